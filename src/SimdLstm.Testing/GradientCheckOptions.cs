@@ -3,7 +3,7 @@ namespace SimdLstm.Testing;
 /// <summary>Settings of a <see cref="GradientChecker"/> run. The defaults suit a float64 loss of order 1.</summary>
 public sealed record GradientCheckOptions
 {
-    /// <summary>The default options: step 1e-6, floor 1e-7, every element checked.</summary>
+    /// <summary>The default options: step 1e-5, floor 1e-3, every element checked.</summary>
     public static GradientCheckOptions Default { get; } = new();
 
     /// <summary>

@@ -24,24 +24,25 @@ namespace SimdLstm.Testing;
 public static class GradientChecker
 {
     /// <summary>
-    /// Default perturbation, 1e-6. Central differences have a truncation error of about h²·|L'''|/6 and a
-    /// rounding error of about ε·|L|/h (ε = 2^-52 ≈ 2.2e-16); their sum is smallest near h = (3ε)^(1/3) ≈ 1e-5 for
-    /// unit-scale derivatives. 1e-6 trades a slightly larger rounding term (≈ 2e-10·|L|) for a truncation term
-    /// 100× smaller (≈ 2e-13·|L'''|), which keeps the numeric derivative accurate for the strongly curved
-    /// parts of small recurrent networks (products of many sigmoids) and leaves ReLU kinks only a 1e-6 band
-    /// to be kept away from.
+    /// Default perturbation, 1e-5. Central differences have a truncation error of about h²·|L‴|/6 and a rounding
+    /// error of about δ/h, where δ is the rounding error of one loss evaluation (many ulps of its largest partial sums,
+    /// not one ulp of the result). The sum is smallest near h = (3δ/|L‴|)^(1/3) ≈ 1e-5 for unit-scale losses
+    /// (δ ≈ 1e-15). Measured on this project's float64 recurrent networks (losses up to 6.5, 25 random LSTM cases):
+    /// the largest |analytic − numeric| was 6.8e-8 at h = 1e-4 (truncation), 4.8e-10 at h = 1e-5 and 5.6e-9 at
+    /// h = 1e-6 (rounding) — so 1e-5, not the often-quoted 1e-6, is the default.
     /// </summary>
-    public const double DefaultStep = 1e-6;
+    public const double DefaultStep = 1e-5;
 
     /// <summary>
-    /// Default floor of the relative-error denominator, 1e-7. Without a floor, a gradient that is exactly zero
-    /// (a dead ReLU, an unused token column) against a numeric derivative of pure rounding noise (≈ 1e-10 for a
-    /// loss of order 1, see <see cref="DefaultStep"/>) would score a relative error of 1. With |a| + |n| below
-    /// the floor the measure becomes an absolute check: noise of 1e-10 scores 1e-3 relative to 1e-7, but any wrong
-    /// derivative that matters at a loss of order 1 (|a − n| ≥ 1e-7) scores above 1 and still fails.
-    /// Values above the floor are judged relatively as usual. Raise it for losses much larger than 1.
+    /// Default floor of the relative-error denominator, 1e-3. A numeric derivative carries absolute noise of about
+    /// δ/h (≈ 5e-10 measured for losses of order 1–10 at the default step); judged relatively, that noise alone fails
+    /// a 1e-6 bar on any derivative below ≈ 5e-4, and scores 1 on a derivative that is exactly zero (a dead ReLU, an
+    /// unused token column). Below the floor the measure becomes absolute: at a 1e-6 bar, |a − n| ≤ 1e-9 is
+    /// required there, twice the measured noise, while any wrong derivative that matters at that loss scale
+    /// (|a − n| ≥ 1e-9) still fails. Above the floor elements are judged relatively as usual.
+    /// Scale the floor with the loss when it is far from order 1 (the noise grows with it).
     /// </summary>
-    public const double DefaultRelativeErrorFloor = 1e-7;
+    public const double DefaultRelativeErrorFloor = 1e-3;
 
     /// <summary>
     /// Compares every (or a sample of every) tensor's analytic gradient with central finite differences of
