@@ -139,16 +139,18 @@ internal static class GradientTolerance
 {
     /// <summary>
     /// The bar for a float64 model: relative error ≤ 1e-6 (with the checker's default step 1e-5 and floor 1e-3).
-    /// The numeric derivative itself is only good to ≈ 5e-10 absolute here (see GradientChecker.DefaultStep), i.e.
-    /// ≤ 5e-7 relative for derivatives above the floor and ≤ 1e-9 absolute below it; a real bug is off by a
-    /// sizeable fraction of a term, many orders of magnitude above that.
+    /// The numeric derivative itself is only good to ≈ 5e-10 absolute on small derivatives here (see
+    /// GradientChecker.DefaultStep): ≈ 5e-7 relative at the floor. Measured over 1,600 random cases of these
+    /// properties (400 each of LSTM, RNN, LSTM model, RNN model) the worst was 5.4e-7. A real bug is off by a
+    /// sizeable fraction of a term, many orders of magnitude above that (each injected fault scores ≥ 0.5 on its worst tensor).
     /// </summary>
     public const double MaxRelativeError = 1e-6;
 
     /// <summary>
     /// ReLU's derivative jumps at 0, so a central difference straddling the kink is meaningless. Perturbing one element by
     /// h = 1e-5 moves a pre-activation by at most h·|x| ≤ 1e-5 directly, amplified through later steps and layers by the
-    /// recurrent gains (|weights| ≤ 0.6, ≤ 17 units, ≤ 8 steps): 100 h covers that with room. Cases with a pre-activation
+    /// recurrent gains (|weights| ≤ 0.6, ≤ 17 units, ≤ 8 steps); 100 h is an estimate of that bound with room, and all
+    /// 800 RNN cases of the measurement under MaxRelativeError passed with it. Cases with a pre-activation
     /// closer than this to the kink are discarded (FsCheck counts them as rejected), not tested across the kink.
     /// </summary>
     public const double ReluKinkMargin = 1e-3;
