@@ -1,0 +1,62 @@
+namespace SimdLstm.Tests.Reference;
+
+/// <summary>
+/// The result of a reference forward pass over a sequence, with everything backward needs. Arrays indexed
+/// [layer][...] hold one time-major buffer per layer.
+/// </summary>
+public sealed class RecurrentForward
+{
+    public RecurrentForward(RecurrentParameters parameters, int steps, int batchSize)
+    {
+        Parameters = parameters;
+        Steps = steps;
+        BatchSize = batchSize;
+        int l = parameters.Layers;
+        LayerInput = new double[l][];
+        PreGates = new double[l][];
+        Gates = new double[l][];
+        Cell = new double[l][];
+        Hidden = new double[l][];
+        HN = new double[l * batchSize * parameters.HiddenSize];
+        CN = parameters.Cell == CellKind.Lstm ? new double[l * batchSize * parameters.HiddenSize] : [];
+        H0 = [];
+        C0 = [];
+        Output = [];
+    }
+
+    public RecurrentParameters Parameters { get; }
+
+    public int Steps { get; }
+
+    public int BatchSize { get; }
+
+    /// <summary>The top layer's hidden state at every step: [T, B, H].</summary>
+    public double[] Output { get; set; }
+
+    /// <summary>Hidden state after the last step: [L, B, H].</summary>
+    public double[] HN { get; }
+
+    /// <summary>LSTM cell state after the last step: [L, B, H]; empty for an RNN.</summary>
+    public double[] CN { get; }
+
+    /// <summary>The initial hidden state actually used: [L, B, H].</summary>
+    public double[] H0 { get; set; }
+
+    /// <summary>The initial cell state actually used: [L, B, H]; empty for an RNN.</summary>
+    public double[] C0 { get; set; }
+
+    /// <summary>Each layer's input sequence: [L][T, B, I_l] (layer 0: the input; layer l: layer l − 1's <see cref="Hidden"/>).</summary>
+    public double[][] LayerInput { get; }
+
+    /// <summary>Pre-activations W_ih x + b_ih + W_hh h₋₁ + b_hh: [L][T, B, G·H]. Backward reads them only under a fault.</summary>
+    public double[][] PreGates { get; }
+
+    /// <summary>Activated gates: LSTM [L][T, B, 4H] rows i = σ, f = σ, g = tanh, o = σ; RNN [L][T, B, H] = h.</summary>
+    public double[][] Gates { get; }
+
+    /// <summary>LSTM cell state c_t: [L][T, B, H]; empty arrays for an RNN.</summary>
+    public double[][] Cell { get; }
+
+    /// <summary>Hidden state h_t: [L][T, B, H].</summary>
+    public double[][] Hidden { get; }
+}

@@ -1,0 +1,104 @@
+using System;
+using System.Collections.Generic;
+using SimdLstm.Testing;
+
+namespace SimdLstm.Tests.Reference;
+
+/// <summary>Which recurrent cell a <see cref="RecurrentParameters"/> belongs to.</summary>
+public enum CellKind
+{
+    /// <summary>LSTM, 4 gates (i, f, g, o) as PyTorch's nn.LSTM.</summary>
+    Lstm,
+
+    /// <summary>Vanilla (Elman) RNN, 1 "gate" as PyTorch's nn.RNN.</summary>
+    Rnn,
+}
+
+/// <summary>
+/// The weights of a stacked LSTM or RNN in PyTorch's layout and names, as flat row-major double arrays. Also used,
+/// zero-filled, as the gradient buffers of the same layout.
+/// </summary>
+public sealed class RecurrentParameters
+{
+    public RecurrentParameters(CellKind cell, int inputSize, int hiddenSize, int layers, bool hasBias, RnnActivation activation = RnnActivation.Tanh)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(layers, 1);
+        Cell = cell;
+        InputSize = inputSize;
+        HiddenSize = hiddenSize;
+        Layers = layers;
+        HasBias = hasBias;
+        Activation = activation;
+        int gh = GateCount * hiddenSize;
+        WeightIh = new double[layers][];
+        WeightHh = new double[layers][];
+        BiasIh = new double[layers][];
+        BiasHh = new double[layers][];
+        for (int l = 0; l < layers; l++)
+        {
+            WeightIh[l] = new double[gh * LayerInputSize(l)]; // [G·H, I_l]
+            WeightHh[l] = new double[gh * hiddenSize];        // [G·H, H]
+            BiasIh[l] = hasBias ? new double[gh] : [];        // [G·H] or empty
+            BiasHh[l] = hasBias ? new double[gh] : [];        // [G·H] or empty
+        }
+    }
+
+    public CellKind Cell { get; }
+
+    /// <summary>The nonlinearity of a <see cref="CellKind.Rnn"/> (PyTorch's <c>nonlinearity</c>); unused by an LSTM.</summary>
+    public RnnActivation Activation { get; }
+
+    public int InputSize { get; }
+
+    public int HiddenSize { get; }
+
+    public int Layers { get; }
+
+    public bool HasBias { get; }
+
+    /// <summary>G: 4 for an LSTM (rows i, f, g, o in that order), 1 for an RNN.</summary>
+    public int GateCount => Cell == CellKind.Lstm ? 4 : 1;
+
+    /// <summary><c>weight_ih_l{l}</c>: [L][G·H, I_l].</summary>
+    public double[][] WeightIh { get; }
+
+    /// <summary><c>weight_hh_l{l}</c>: [L][G·H, H].</summary>
+    public double[][] WeightHh { get; }
+
+    /// <summary><c>bias_ih_l{l}</c>: [L][G·H]; empty arrays when <see cref="HasBias"/> is false.</summary>
+    public double[][] BiasIh { get; }
+
+    /// <summary><c>bias_hh_l{l}</c>: [L][G·H]; empty arrays when <see cref="HasBias"/> is false.</summary>
+    public double[][] BiasHh { get; }
+
+    /// <summary>I_l: <see cref="InputSize"/> for layer 0, <see cref="HiddenSize"/> above (layer l reads layer l − 1's h).</summary>
+    public int LayerInputSize(int layer) => layer == 0 ? InputSize : HiddenSize;
+
+    /// <summary>A zero-filled copy of the layout: the gradient buffers backward accumulates into.</summary>
+    public RecurrentParameters ZerosLike() => new(Cell, InputSize, HiddenSize, Layers, HasBias, Activation);
+
+    /// <summary>Fills every tensor, in <see cref="Named"/> order, with values uniform in [−scale, scale).</summary>
+    public RecurrentParameters Randomize(SeededRandom random, double scale)
+    {
+        foreach ((_, double[] values) in Named())
+            random.Uniform(values.Length, -scale, scale).CopyTo(values, 0);
+        return this;
+    }
+
+    /// <summary>The tensors in PyTorch's <c>named_parameters()</c> order: weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, weight_ih_l1, ...</summary>
+    public IEnumerable<(string Name, double[] Values)> Named()
+    {
+        for (int l = 0; l < Layers; l++)
+        {
+            yield return ($"weight_ih_l{l}", WeightIh[l]);
+            yield return ($"weight_hh_l{l}", WeightHh[l]);
+            if (HasBias)
+            {
+                yield return ($"bias_ih_l{l}", BiasIh[l]);
+                yield return ($"bias_hh_l{l}", BiasHh[l]);
+            }
+        }
+    }
+}

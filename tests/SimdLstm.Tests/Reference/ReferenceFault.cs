@@ -1,0 +1,41 @@
+using System;
+
+namespace SimdLstm.Tests.Reference;
+
+/// <summary>
+/// Classic bugs of hand-written recurrent networks, injected on purpose into the reference so the tests can
+/// prove the gradient checker catches each of them ("teeth"). <see cref="None"/> everywhere else.
+/// </summary>
+[Flags]
+public enum ReferenceFault
+{
+    /// <summary>The correct computation.</summary>
+    None = 0,
+
+    /// <summary>Backward: the dh carried from step t + 1 to step t is dropped, so only dOutput[t] reaches h_t.</summary>
+    DropDhFromNextStep = 1 << 0,
+
+    /// <summary>Backward (LSTM): the dc carried from step t + 1 to step t is dropped.</summary>
+    DropDcFromNextStep = 1 << 1,
+
+    /// <summary>
+    /// Head backward: the softmax derivative p(1 − p) is multiplied onto the cross-entropy gradient (p − onehot)/N,
+    /// although (p − onehot) already is the derivative of the fused softmax + cross-entropy.
+    /// </summary>
+    SoftmaxDerivativeOnCrossEntropy = 1 << 2,
+
+    /// <summary>
+    /// Backward: tanh' computed as 1 − x² of the pre-activation x instead of 1 − tanh(x)² (1 − y² of the saved output y):
+    /// the LSTM's g gate and tanh(c), the tanh RNN's h.
+    /// </summary>
+    TanhDerivativeOfPreActivation = 1 << 3,
+
+    /// <summary>Backward (LSTM): σ' computed as x(1 − x) of the pre-activation x instead of s(1 − s) of the saved s = σ(x).</summary>
+    SigmoidDerivativeOfPreActivation = 1 << 4,
+
+    /// <summary>Backward: the bias gradients are overwritten at every step instead of accumulated over time (only t = 0 survives).</summary>
+    BiasGradientOverwrittenPerStep = 1 << 5,
+
+    /// <summary>Forward: an absent initial state h0 (and c0) is taken as all ones instead of all zeros.</summary>
+    InitialStateOnes = 1 << 6,
+}
