@@ -104,6 +104,6 @@ for d in "${raw_dirs[@]}"; do
 done
 peer_args=()
 for f in "$out"/peers-*-report-full.json; do [ -f "$f" ] && peer_args+=("$f"); done
-dotnet "$bench_dll" report --ours "$out"/ours-*-report-full.json ${peer_args[@]:+--peers "${peer_args[@]}"} \
+dotnet "$bench_dll" report --ours "$out"/ours*-report-full.json ${peer_args[@]:+--peers "${peer_args[@]}"} \
   --command "$command" --notes "$notes" --out "bench/results/$slug.md"
 echo "== wrote bench/results/$slug.md and $out/"
