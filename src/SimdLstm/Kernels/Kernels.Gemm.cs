@@ -262,11 +262,27 @@ public static partial class Kernels
             ref float src = ref opB.At(p0, j0 + jp);
             if (cs == 1 && cols == nr)
             {
-                // B stored as [k, n]: each panel row is nr contiguous floats.
-                for (nint p = 0; p < kc; p++)
+                // B stored as [k, n]: each panel row is nr contiguous floats, copied as vectors (a memmove
+                // call per 64 bytes cost more than the copy). Packing only runs on SIMD hardware.
+                if (nr == GemmNr256 && Vector256.IsHardwareAccelerated)
                 {
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref src, p * rs), nr)
-                        .CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref panel, p * nr), nr));
+                    for (nint p = 0; p < kc; p++)
+                    {
+                        ref float s = ref Unsafe.Add(ref src, p * rs);
+                        ref float d = ref Unsafe.Add(ref panel, p * GemmNr256);
+                        Vector256.LoadUnsafe(ref s).StoreUnsafe(ref d);
+                        Vector256.LoadUnsafe(ref s, 8).StoreUnsafe(ref d, 8);
+                    }
+                }
+                else
+                {
+                    for (nint p = 0; p < kc; p++)
+                    {
+                        ref float s = ref Unsafe.Add(ref src, p * rs);
+                        ref float d = ref Unsafe.Add(ref panel, p * nr);
+                        for (nuint j = 0; j < (nuint)nr; j += 4)
+                            Vector128.LoadUnsafe(ref s, j).StoreUnsafe(ref d, j);
+                    }
                 }
             }
             else
