@@ -116,6 +116,37 @@ public class GemmTests
     }
 
     [Fact]
+    public void Gemm_SteadyState_AllocatesNothing()
+    {
+        // The first call on a thread may allocate its packing scratch; repeated calls of the same or a
+        // smaller shape, and the vector kernels, must not allocate at all.
+        const int m = 150, n = 300, k = 260;
+        float[] a = new float[m * k], b = new float[k * n], c = new float[m * n], x = new float[k], y = new float[m];
+        SimdLstm.Kernels.Gemm(Transpose.None, Transpose.Transposed, m, n, k, 1f, a, k, b, k, 0f, c, n);
+        SimdLstm.Kernels.Gemv(a, m, k, k, x, y);
+        SimdLstm.Kernels.GemvTransposed(a, m, k, k, y, x);
+        SimdLstm.Kernels.Ger(0.5f, y, x, a, m, k, k);
+
+        Transpose[] transposes = [Transpose.None, Transpose.Transposed];
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 3; i++)
+        {
+            foreach (Transpose transA in transposes)
+            {
+                SimdLstm.Kernels.Gemm(transA, Transpose.None, m, n, k, 1f, a, transA == Transpose.None ? k : m, b, n, 0.5f, c, n);
+                SimdLstm.Kernels.Gemm(transA, Transpose.Transposed, m, n, k, 1f, a, transA == Transpose.None ? k : m, b, k, 0f, c, n);
+            }
+
+            SimdLstm.Kernels.Gemm(Transpose.None, Transpose.None, 7, 9, 5, 1f, a, 5, b, 9, 1f, c, 9);
+            SimdLstm.Kernels.Gemv(a, m, k, k, x, y);
+            SimdLstm.Kernels.GemvTransposed(a, m, k, k, y, x);
+            SimdLstm.Kernels.Ger(0.5f, y, x, a, m, k, k);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Gemm_ThrowsForBadArgumentsBeforeWriting()
     {
         // A [3, 4], B [4, 5], C [3, 5] untransposed, tight strides.
@@ -177,6 +208,17 @@ public class GemmTests
 
         SimdLstm.Kernels.Gemm(g.TransA, g.TransB, g.M, g.N, g.K, g.Alpha, a.Span, a.Stride, b.Span, b.Stride, g.Beta, c.Span, c.Stride);
 
+        // op(A) row-wise and op(B) column-wise in double, so the reference loop is a plain dot product.
+        var opA = new double[g.M * g.K];
+        var opBt = new double[g.N * g.K];
+        for (int p = 0; p < g.K; p++)
+        {
+            for (int i = 0; i < g.M; i++)
+                opA[i * g.K + p] = aT ? a[p, i] : a[i, p];
+            for (int j = 0; j < g.N; j++)
+                opBt[j * g.K + p] = bT ? b[j, p] : b[p, j];
+        }
+
         for (int i = 0; i < g.M; i++)
         {
             for (int j = 0; j < g.N; j++)
@@ -184,7 +226,7 @@ public class GemmTests
                 double exact = g.Beta * c0[i, j], magnitude = Math.Abs(exact);
                 for (int p = 0; p < g.K; p++)
                 {
-                    double product = (double)g.Alpha * (aT ? a[p, i] : a[i, p]) * (bT ? b[j, p] : b[p, j]);
+                    double product = g.Alpha * opA[i * g.K + p] * opBt[j * g.K + p];
                     exact += product;
                     magnitude += Math.Abs(product);
                 }
