@@ -51,21 +51,24 @@ public sealed class SafeTensorsFile
     private readonly ReadOnlyMemory<byte> _data;
     private readonly SafeTensorInfo[] _tensors;
     private readonly Dictionary<string, SafeTensorInfo> _byName;
-    private readonly Dictionary<string, string> _metadata;
+    private readonly IReadOnlyList<SafeTensorInfo> _tensorsView;
+    private readonly IReadOnlyDictionary<string, string> _metadataView;
 
     private SafeTensorsFile(ReadOnlyMemory<byte> data, SafeTensorInfo[] tensors, Dictionary<string, SafeTensorInfo> byName, Dictionary<string, string> metadata)
     {
         _data = data;
         _tensors = tensors;
         _byName = byName;
-        _metadata = metadata;
+        // Read-only wrappers, so a caller cannot change what the file says by casting.
+        _tensorsView = Array.AsReadOnly(tensors);
+        _metadataView = metadata.AsReadOnly();
     }
 
     /// <summary>The tensors in the order the header lists them.</summary>
-    public IReadOnlyList<SafeTensorInfo> Tensors => _tensors;
+    public IReadOnlyList<SafeTensorInfo> Tensors => _tensorsView;
 
     /// <summary>The <c>__metadata__</c> entries (empty when the header has none).</summary>
-    public IReadOnlyDictionary<string, string> Metadata => _metadata;
+    public IReadOnlyDictionary<string, string> Metadata => _metadataView;
 
     /// <summary>The length of the data section in bytes.</summary>
     public long DataLength => _data.Length;

@@ -47,10 +47,11 @@ public sealed class SafeTensorsWriter
     /// <param name="shape">The dimensions, each ≥ 0; empty for a scalar (one element).</param>
     /// <param name="data">product(<paramref name="shape"/>) elements.</param>
     /// <returns>This writer.</returns>
-    /// <exception cref="ArgumentException">A duplicate or reserved name, a negative dimension, or a length that does not match the shape.</exception>
+    /// <exception cref="ArgumentException">A duplicate or reserved name, a name with an unpaired surrogate, a negative dimension, or a length that does not match the shape.</exception>
     public SafeTensorsWriter Add(string name, ReadOnlySpan<int> shape, ReadOnlyMemory<float> data)
     {
         ArgumentNullException.ThrowIfNull(name);
+        RequireValidUtf16(name, nameof(name));
         if (name == "__metadata__")
             throw new ArgumentException("The name '__metadata__' is reserved for the metadata entry.", nameof(name));
         if (_names.Contains(name))
@@ -88,11 +89,13 @@ public sealed class SafeTensorsWriter
     /// <param name="key">A unique key.</param>
     /// <param name="value">The value.</param>
     /// <returns>This writer.</returns>
-    /// <exception cref="ArgumentException">A duplicate key.</exception>
+    /// <exception cref="ArgumentException">A duplicate key, or an unpaired surrogate in the key or value.</exception>
     public SafeTensorsWriter AddMetadata(string key, string value)
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(value);
+        RequireValidUtf16(key, nameof(key));
+        RequireValidUtf16(value, nameof(value));
         if (!_metadataKeys.Add(key))
             throw new ArgumentException($"Metadata key '{key}' was already added.", nameof(key));
         _metadata.Add(new(key, value));
@@ -169,6 +172,18 @@ public sealed class SafeTensorsWriter
         {
             TryDelete(temporary);
             throw;
+        }
+    }
+
+    /// <summary>The header is UTF-8, so a string with an unpaired surrogate cannot be written; reject it when added rather than half way through a save.</summary>
+    private static void RequireValidUtf16(string s, string paramName)
+    {
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
+                i++;
+            else if (char.IsSurrogate(s[i]))
+                throw new ArgumentException($"The string has an unpaired surrogate at index {i}, which UTF-8 cannot represent.", paramName);
         }
     }
 

@@ -30,7 +30,7 @@ public class SafeTensorsRoundTripTests
     {
         Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++)
-            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]), $"{name}[{i}]: {expected[i]:R} vs {actual[i]:R}");
+            if (!(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]))) Assert.Fail($"{name}[{i}]: {expected[i]:R} vs {actual[i]:R}");
     }
 
     [Fact]
@@ -199,6 +199,8 @@ public class SafeTensorsRoundTripTests
         var writer = new SafeTensorsWriter().Add("w", [2], new float[2]);
         Assert.Equal("name", Assert.Throws<ArgumentException>(() => writer.Add("w", [1], new float[1])).ParamName);
         Assert.Equal("name", Assert.Throws<ArgumentException>(() => writer.Add("__metadata__", [1], new float[1])).ParamName);
+        Assert.Equal("name", Assert.Throws<ArgumentException>(() => writer.Add("lone\uD800surrogate", [1], new float[1])).ParamName);
+        Assert.Equal("value", Assert.Throws<ArgumentException>(() => writer.AddMetadata("k2", "\uDC00")).ParamName);
         Assert.Equal("shape", Assert.Throws<ArgumentOutOfRangeException>(() => writer.Add("x", [2, -1], new float[2])).ParamName);
         ArgumentException length = Assert.Throws<ArgumentException>(() => writer.AddCopy("x", [2, 3], new float[5]));
         Assert.Equal("data", length.ParamName);

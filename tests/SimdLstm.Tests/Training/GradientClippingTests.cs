@@ -30,8 +30,11 @@ public class GradientClippingTests
     /// half the smallest subnormal (float.Epsilon / 2) absolute when the norm itself is subnormal;
     /// 2⁻²³ leaves room for the double summation (n·2⁻⁵³) and the reference's own error (~1e-15).
     /// </summary>
-    private static void AssertNorm(float norm, double expected, string context) =>
-        Assert.True(Math.Abs(norm - expected) <= expected * Math.Pow(2, -23) + float.Epsilon / 2.0, $"{context}: norm {norm:R}, expected {expected:R}");
+    private static void AssertNorm(float norm, double expected, string context)
+    {
+        if (!(Math.Abs(norm - expected) <= expected * Math.Pow(2, -23) + float.Epsilon / 2.0))
+            Assert.Fail($"{context}: norm {norm:R}, expected {expected:R}");
+    }
 
     /// <summary>
     /// Magnitude classes chosen so a float sum of squares would overflow (1e20, 1e30) or underflow
@@ -99,10 +102,10 @@ public class GradientClippingTests
                     // Products that land in float's subnormal range carry an absolute error of half
                     // the smallest subnormal instead of a relative one.
                     double error = Math.Abs(g.Span[i] - before[i] * ratio);
-                    Assert.True(error <= Math.Abs(before[i] * ratio) * Tolerance + float.Epsilon, $"n = {n}, element {i}: {g.Span[i]:R} vs {before[i] * ratio:R}");
+                    if (!(error <= Math.Abs(before[i] * ratio) * Tolerance + float.Epsilon)) Assert.Fail($"n = {n}, element {i}: {g.Span[i]:R} vs {before[i] * ratio:R}");
                 }
                 if (magnitude >= 1)
-                    Assert.True(Math.Abs(ReferenceNorm(g.Span) - maxNorm) <= maxNorm * Tolerance, $"clipped norm {ReferenceNorm(g.Span):R} vs {maxNorm:R}");
+                    if (!(Math.Abs(ReferenceNorm(g.Span) - maxNorm) <= maxNorm * Tolerance)) Assert.Fail($"clipped norm {ReferenceNorm(g.Span):R} vs {maxNorm:R}");
                 g.AssertGuardsIntact();
             }
         }
@@ -123,7 +126,7 @@ public class GradientClippingTests
             {
                 float norm = GradientClipping.ClipByGlobalNorm(g, maxNorm);
                 AssertNorm(norm, expected, $"n = {n}");
-                Assert.True(before.AsSpan().SequenceEqual(g), $"n = {n}: gradients changed with maxNorm {maxNorm:R} ≥ norm {expected:R}");
+                if (!(before.AsSpan().SequenceEqual(g))) Assert.Fail($"n = {n}: gradients changed with maxNorm {maxNorm:R} ≥ norm {expected:R}");
             }
         }
     }
