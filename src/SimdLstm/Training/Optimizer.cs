@@ -16,8 +16,9 @@ namespace SimdLstm.Training;
 /// <para>
 /// The update formulas follow the algorithm boxes of the PyTorch documentation
 /// (https://pytorch.org/docs/stable/optim.html, classes <c>SGD</c>, <c>Adam</c>, <c>AdamW</c>,
-/// <c>Adagrad</c>), including the order of the floating-point operations of PyTorch's
-/// single-tensor implementation where that order is visible in the result. Hyperparameters are
+/// <c>Adagrad</c>), arranged as PyTorch's single-tensor implementation arranges them (e.g. Adam's
+/// first moment as a lerp, its denominator as √v/√(1 − β₂ᵗ) + ε). Agreement is verified against a
+/// double-precision transcription of the documented formulas, not bit for bit against PyTorch. Hyperparameters are
 /// single precision like the parameters; scalar factors derived from the step count (bias
 /// corrections, decayed learning rates) are computed in double and rounded once, as PyTorch does
 /// with Python floats.

@@ -18,9 +18,8 @@ namespace SimdLstm.Training;
 ///            g ← nesterov ? g + μ·b : b
 /// θ ← θ − γ·g
 /// </code>
-/// The momentum buffer b (one float per parameter) exists only when μ ≠ 0. In float the result
-/// matches PyTorch's single-tensor CPU implementation operation for operation; every path
-/// (Vector256, Vector128, scalar) gives the same bits.
+/// The momentum buffer b (one float per parameter) exists only when μ ≠ 0. The float operations
+/// follow the order of the formula above; every path (Vector256, Vector128, scalar) gives the same bits.
 /// </remarks>
 public sealed class Sgd : Optimizer
 {
