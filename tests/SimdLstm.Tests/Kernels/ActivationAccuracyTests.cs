@@ -33,6 +33,32 @@ public class ActivationAccuracyTests
         AssertBounds("Tanh", x, y, PointwiseReference.Tanh);
     }
 
+    /// <summary>
+    /// The shared exp core (used by Sigmoid, Tanh and the softmax family) on its whole domain z ≤ 0:
+    /// within 4 ulp of e^z, counting subnormal results in units of 2^−149. The softmax tolerances rely
+    /// on this bound.
+    /// </summary>
+    [Fact]
+    public void ExpNonPositive_WithinFourUlp()
+    {
+        long maxUlp = 0;
+        float worst = 0;
+        void Check(float z)
+        {
+            long ulp = FloatUlp.Distance(ExpNonPositive.Invoke(z), Math.Exp(z));
+            if (ulp > maxUlp) (maxUlp, worst) = (ulp, z);
+        }
+
+        for (int k = 0; k <= 1_100_000; k++)
+            Check((float)(-k * 1e-4));
+        for (int e = -149; e <= -6; e++)
+            Check(-(float)Math.ScaleB(1.3, e));
+        Check(float.NegativeInfinity);
+        Check(-0f);
+        TestContext.Current.TestOutputHelper?.WriteLine($"ExpNonPositive: max ulp {maxUlp} at z = {worst:R}");
+        Assert.True(maxUlp <= 4, $"max ulp {maxUlp} at z = {worst:R}");
+    }
+
     private static void AssertBounds(string name, float[] x, float[] y, Func<double, double> reference)
     {
         double maxAbs = 0, maxAbsAt = 0;
