@@ -5,19 +5,19 @@ using System.Runtime.Intrinsics;
 namespace SimdLstm;
 
 // The activation operators. Each is written three times (float, Vector128, Vector256) with the
-// same sequence of IEEE operations: fused multiply-adds (MathF.FusedMultiplyAdd /
-// VectorNNN.FusedMultiplyAdd, one rounding each), correctly rounded +, -, *, /, and exact bit
-// manipulations. Every lane therefore rounds exactly like the scalar code, which is what makes the
-// scalar, Vector128 and Vector256 results bitwise identical.
+// same sequence of IEEE operations: multiply-adds through MultiplyAdd (fused wherever the processor
+// has FMA, on every width alike), correctly rounded +, -, *, /, and exact bit manipulations. Every
+// lane therefore rounds exactly like the scalar code, which is what makes the scalar, Vector128 and
+// Vector256 results bitwise identical on a given machine.
 
 /// <summary>
 /// e^z for z ≤ 0 (the only range the activations and softmax need), including subnormal results.
 /// </summary>
 /// <remarks>
 /// <para>
-/// Range reduction z = n·ln2 + r with n = round(z·log2 e), |r| ≤ ln2/2. Because n·ln2hi is a
-/// multiple of 2^-24 and |r| &lt; 0.5, the first FMA step r = z − n·ln2hi is exact; the second adds the
-/// low part of ln2 with one rounding.
+/// Range reduction z = n·ln2 + r with n ≈ round(z·log2 e), |r| ≲ ln2/2, in Cody-Waite form: ln2hi =
+/// 0.693359375 has 9 significant bits, so n·ln2hi is exact for |n| ≤ 152 and z − n·ln2hi is exact
+/// too (fused or not); the low part ln2 − ln2hi is then applied with at most two roundings.
 /// </para>
 /// <para>
 /// e^r is a degree-7 polynomial: Chebyshev interpolation of e^r on [−0.35, 0.35] at 8 nodes,
@@ -41,8 +41,8 @@ internal static class ExpNonPositive
     // leaves that integer in the low mantissa bits.
     private const float RoundingMagic = 12582912f;
     private const int RoundingMagicBits = 0x4B400000;
-    private const float Ln2Hi = 0.693147182f;
-    private const float Ln2Lo = -1.90465421e-09f;
+    private const float Ln2Hi = 0.693359375f;
+    private const float Ln2Lo = -2.12194440e-4f;
     private const float C2 = 0.5f;
     private const float C3 = 0.166666672f;
     private const float C4 = 0.0416661985f;
@@ -55,18 +55,18 @@ internal static class ExpNonPositive
     public static float Invoke(float z)
     {
         z = z < MinArgument ? MinArgument : z;
-        float k = MathF.FusedMultiplyAdd(z, Log2E, RoundingMagic);
+        float k = MultiplyAdd.Invoke(z, Log2E, RoundingMagic);
         int n = BitConverter.SingleToInt32Bits(k) - RoundingMagicBits;
         float nf = k - RoundingMagic;
-        float r = MathF.FusedMultiplyAdd(nf, -Ln2Hi, z);
-        r = MathF.FusedMultiplyAdd(nf, -Ln2Lo, r);
-        float p = MathF.FusedMultiplyAdd(C7, r, C6);
-        p = MathF.FusedMultiplyAdd(p, r, C5);
-        p = MathF.FusedMultiplyAdd(p, r, C4);
-        p = MathF.FusedMultiplyAdd(p, r, C3);
-        p = MathF.FusedMultiplyAdd(p, r, C2);
-        p = MathF.FusedMultiplyAdd(p, r, 1f);
-        p = MathF.FusedMultiplyAdd(p, r, 1f);
+        float r = MultiplyAdd.Invoke(nf, -Ln2Hi, z);
+        r = MultiplyAdd.Invoke(nf, -Ln2Lo, r);
+        float p = MultiplyAdd.Invoke(C7, r, C6);
+        p = MultiplyAdd.Invoke(p, r, C5);
+        p = MultiplyAdd.Invoke(p, r, C4);
+        p = MultiplyAdd.Invoke(p, r, C3);
+        p = MultiplyAdd.Invoke(p, r, C2);
+        p = MultiplyAdd.Invoke(p, r, 1f);
+        p = MultiplyAdd.Invoke(p, r, 1f);
         int n1 = n >> 1;
         int n2 = n - n1;
         float s1 = BitConverter.Int32BitsToSingle((n1 + 127) << 23);
@@ -80,18 +80,18 @@ internal static class ExpNonPositive
     {
         // MaxNative is a single maxps; for NaN it returns the bound, and callers restore NaN.
         z = Vector128.MaxNative(z, Vector128.Create(MinArgument));
-        Vector128<float> k = Vector128.FusedMultiplyAdd(z, Vector128.Create(Log2E), Vector128.Create(RoundingMagic));
+        Vector128<float> k = MultiplyAdd.Invoke(z, Vector128.Create(Log2E), Vector128.Create(RoundingMagic));
         Vector128<int> n = k.AsInt32() - Vector128.Create(RoundingMagicBits);
         Vector128<float> nf = k - Vector128.Create(RoundingMagic);
-        Vector128<float> r = Vector128.FusedMultiplyAdd(nf, Vector128.Create(-Ln2Hi), z);
-        r = Vector128.FusedMultiplyAdd(nf, Vector128.Create(-Ln2Lo), r);
-        Vector128<float> p = Vector128.FusedMultiplyAdd(Vector128.Create(C7), r, Vector128.Create(C6));
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(C5));
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(C4));
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(C3));
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(C2));
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128<float>.One);
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128<float>.One);
+        Vector128<float> r = MultiplyAdd.Invoke(nf, Vector128.Create(-Ln2Hi), z);
+        r = MultiplyAdd.Invoke(nf, Vector128.Create(-Ln2Lo), r);
+        Vector128<float> p = MultiplyAdd.Invoke(Vector128.Create(C7), r, Vector128.Create(C6));
+        p = MultiplyAdd.Invoke(p, r, Vector128.Create(C5));
+        p = MultiplyAdd.Invoke(p, r, Vector128.Create(C4));
+        p = MultiplyAdd.Invoke(p, r, Vector128.Create(C3));
+        p = MultiplyAdd.Invoke(p, r, Vector128.Create(C2));
+        p = MultiplyAdd.Invoke(p, r, Vector128<float>.One);
+        p = MultiplyAdd.Invoke(p, r, Vector128<float>.One);
         Vector128<int> n1 = Vector128.ShiftRightArithmetic(n, 1);
         Vector128<int> n2 = n - n1;
         Vector128<float> s1 = Vector128.ShiftLeft(n1 + Vector128.Create(127), 23).AsSingle();
@@ -104,18 +104,18 @@ internal static class ExpNonPositive
     public static Vector256<float> Invoke(Vector256<float> z)
     {
         z = Vector256.MaxNative(z, Vector256.Create(MinArgument));
-        Vector256<float> k = Vector256.FusedMultiplyAdd(z, Vector256.Create(Log2E), Vector256.Create(RoundingMagic));
+        Vector256<float> k = MultiplyAdd.Invoke(z, Vector256.Create(Log2E), Vector256.Create(RoundingMagic));
         Vector256<int> n = k.AsInt32() - Vector256.Create(RoundingMagicBits);
         Vector256<float> nf = k - Vector256.Create(RoundingMagic);
-        Vector256<float> r = Vector256.FusedMultiplyAdd(nf, Vector256.Create(-Ln2Hi), z);
-        r = Vector256.FusedMultiplyAdd(nf, Vector256.Create(-Ln2Lo), r);
-        Vector256<float> p = Vector256.FusedMultiplyAdd(Vector256.Create(C7), r, Vector256.Create(C6));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(C5));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(C4));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(C3));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(C2));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
+        Vector256<float> r = MultiplyAdd.Invoke(nf, Vector256.Create(-Ln2Hi), z);
+        r = MultiplyAdd.Invoke(nf, Vector256.Create(-Ln2Lo), r);
+        Vector256<float> p = MultiplyAdd.Invoke(Vector256.Create(C7), r, Vector256.Create(C6));
+        p = MultiplyAdd.Invoke(p, r, Vector256.Create(C5));
+        p = MultiplyAdd.Invoke(p, r, Vector256.Create(C4));
+        p = MultiplyAdd.Invoke(p, r, Vector256.Create(C3));
+        p = MultiplyAdd.Invoke(p, r, Vector256.Create(C2));
+        p = MultiplyAdd.Invoke(p, r, Vector256<float>.One);
+        p = MultiplyAdd.Invoke(p, r, Vector256<float>.One);
         Vector256<int> n1 = Vector256.ShiftRightArithmetic(n, 1);
         Vector256<int> n2 = n - n1;
         Vector256<float> s1 = Vector256.ShiftLeft(n1 + Vector256.Create(127), 23).AsSingle();
@@ -194,12 +194,12 @@ internal readonly struct TanhOperator : IUnaryOperator
         if (ax < PolynomialLimit)
         {
             float u = ax * ax;
-            float p = MathF.FusedMultiplyAdd(P5, u, P4);
-            p = MathF.FusedMultiplyAdd(p, u, P3);
-            p = MathF.FusedMultiplyAdd(p, u, P2);
-            p = MathF.FusedMultiplyAdd(p, u, P1);
-            p = MathF.FusedMultiplyAdd(p, u, P0);
-            r = MathF.FusedMultiplyAdd(ax * u, p, ax);
+            float p = MultiplyAdd.Invoke(P5, u, P4);
+            p = MultiplyAdd.Invoke(p, u, P3);
+            p = MultiplyAdd.Invoke(p, u, P2);
+            p = MultiplyAdd.Invoke(p, u, P1);
+            p = MultiplyAdd.Invoke(p, u, P0);
+            r = MultiplyAdd.Invoke(ax * u, p, ax);
         }
         else
         {
@@ -215,12 +215,12 @@ internal readonly struct TanhOperator : IUnaryOperator
     {
         Vector128<float> ax = Vector128.Abs(x);
         Vector128<float> u = ax * ax;
-        Vector128<float> p = Vector128.FusedMultiplyAdd(Vector128.Create(P5), u, Vector128.Create(P4));
-        p = Vector128.FusedMultiplyAdd(p, u, Vector128.Create(P3));
-        p = Vector128.FusedMultiplyAdd(p, u, Vector128.Create(P2));
-        p = Vector128.FusedMultiplyAdd(p, u, Vector128.Create(P1));
-        p = Vector128.FusedMultiplyAdd(p, u, Vector128.Create(P0));
-        Vector128<float> small = Vector128.FusedMultiplyAdd(ax * u, p, ax);
+        Vector128<float> p = MultiplyAdd.Invoke(Vector128.Create(P5), u, Vector128.Create(P4));
+        p = MultiplyAdd.Invoke(p, u, Vector128.Create(P3));
+        p = MultiplyAdd.Invoke(p, u, Vector128.Create(P2));
+        p = MultiplyAdd.Invoke(p, u, Vector128.Create(P1));
+        p = MultiplyAdd.Invoke(p, u, Vector128.Create(P0));
+        Vector128<float> small = MultiplyAdd.Invoke(ax * u, p, ax);
         Vector128<float> t = ExpNonPositive.Invoke(Vector128.Create(-2f) * ax);
         Vector128<float> large = (Vector128<float>.One - t) / (Vector128<float>.One + t);
         Vector128<float> r = Vector128.ConditionalSelect(Vector128.LessThan(ax, Vector128.Create(PolynomialLimit)), small, large);
@@ -234,12 +234,12 @@ internal readonly struct TanhOperator : IUnaryOperator
     {
         Vector256<float> ax = Vector256.Abs(x);
         Vector256<float> u = ax * ax;
-        Vector256<float> p = Vector256.FusedMultiplyAdd(Vector256.Create(P5), u, Vector256.Create(P4));
-        p = Vector256.FusedMultiplyAdd(p, u, Vector256.Create(P3));
-        p = Vector256.FusedMultiplyAdd(p, u, Vector256.Create(P2));
-        p = Vector256.FusedMultiplyAdd(p, u, Vector256.Create(P1));
-        p = Vector256.FusedMultiplyAdd(p, u, Vector256.Create(P0));
-        Vector256<float> small = Vector256.FusedMultiplyAdd(ax * u, p, ax);
+        Vector256<float> p = MultiplyAdd.Invoke(Vector256.Create(P5), u, Vector256.Create(P4));
+        p = MultiplyAdd.Invoke(p, u, Vector256.Create(P3));
+        p = MultiplyAdd.Invoke(p, u, Vector256.Create(P2));
+        p = MultiplyAdd.Invoke(p, u, Vector256.Create(P1));
+        p = MultiplyAdd.Invoke(p, u, Vector256.Create(P0));
+        Vector256<float> small = MultiplyAdd.Invoke(ax * u, p, ax);
         Vector256<float> t = ExpNonPositive.Invoke(Vector256.Create(-2f) * ax);
         Vector256<float> large = (Vector256<float>.One - t) / (Vector256<float>.One + t);
         Vector256<float> r = Vector256.ConditionalSelect(Vector256.LessThan(ax, Vector256.Create(PolynomialLimit)), small, large);
@@ -277,17 +277,21 @@ internal readonly struct SigmoidDerivativeOperator : IUnaryOperator
     public static Vector256<float> Invoke(Vector256<float> s) => s * (Vector256<float>.One - s);
 }
 
-/// <summary>tanh' from the output t: 1 − t², as one fused multiply-add (one rounding).</summary>
+/// <summary>
+/// tanh' from the output t: 1 − t², evaluated as (1 − t)·(1 + t). Unlike 1 − t·t this does not lose
+/// accuracy to cancellation when |t| → 1 without a fused multiply-add (1 − t is exact for t in
+/// [0.5, 2]), and it needs no FMA, so it gives the same bits on every machine: within 3 roundings.
+/// </summary>
 internal readonly struct TanhDerivativeOperator : IUnaryOperator
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Invoke(float t) => MathF.FusedMultiplyAdd(-t, t, 1f);
+    public static float Invoke(float t) => (1f - t) * (1f + t);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Invoke(Vector128<float> t) => Vector128.FusedMultiplyAdd(-t, t, Vector128<float>.One);
+    public static Vector128<float> Invoke(Vector128<float> t) => (Vector128<float>.One - t) * (Vector128<float>.One + t);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Invoke(Vector256<float> t) => Vector256.FusedMultiplyAdd(-t, t, Vector256<float>.One);
+    public static Vector256<float> Invoke(Vector256<float> t) => (Vector256<float>.One - t) * (Vector256<float>.One + t);
 }
 
 /// <summary>ReLU' from the output r: 1 where r &gt; 0, else 0 (so 0 for r = NaN).</summary>

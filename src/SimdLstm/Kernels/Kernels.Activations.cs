@@ -17,7 +17,9 @@ public static partial class Kernels
     /// </para>
     /// <para>
     /// Special values: σ(NaN) = NaN, σ(+∞) = 1, σ(−∞) = 0, σ(±0) = 0.5. The scalar, Vector128 and
-    /// Vector256 paths give bitwise-identical results.
+    /// Vector256 paths give bitwise-identical results on a given machine; a processor without FMA
+    /// instructions evaluates the multiply-adds unfused and may differ from one with FMA in the last
+    /// bits (both within the bounds above).
     /// </para>
     /// </remarks>
     /// <exception cref="ArgumentException">Lengths differ, or the spans partially overlap.</exception>
@@ -40,7 +42,7 @@ public static partial class Kernels
     /// </para>
     /// <para>
     /// Special values: tanh(NaN) = NaN, tanh(±∞) = ±1. The scalar, Vector128 and Vector256 paths give
-    /// bitwise-identical results.
+    /// bitwise-identical results on a given machine (see <see cref="Sigmoid"/> for machines without FMA).
     /// </para>
     /// </remarks>
     /// <exception cref="ArgumentException">Lengths differ, or the spans partially overlap.</exception>
@@ -84,7 +86,10 @@ public static partial class Kernels
     /// </summary>
     /// <param name="tanh">Saved tanh outputs t.</param>
     /// <param name="destination">The derivatives; length must equal <paramref name="tanh"/>'s. May be exactly <paramref name="tanh"/> (in place).</param>
-    /// <remarks>Evaluated as one fused multiply-add, <c>fma(−t, t, 1)</c>: correctly rounded. NaN propagates.</remarks>
+    /// <remarks>
+    /// Evaluated as <c>(1 - t) * (1 + t)</c> (three roundings at most, no cancellation as |t| → 1: 1 − t is
+    /// exact for t ≥ 0.5), which needs no fused multiply-add and so gives the same bits on every machine. NaN propagates.
+    /// </remarks>
     /// <exception cref="ArgumentException">Lengths differ, or the spans partially overlap.</exception>
     public static void TanhDerivativeFromOutput(ReadOnlySpan<float> tanh, Span<float> destination)
     {

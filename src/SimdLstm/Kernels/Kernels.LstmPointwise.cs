@@ -20,8 +20,9 @@ public static partial class Kernels
     /// <para>
     /// H = gates.Length / 4. The activations are computed by the same operators as
     /// <see cref="Sigmoid"/> and <see cref="Tanh"/> (same accuracy), and in float
-    /// c = fma(f, c_{t−1}, i·g), h = o·tanh(c); the result is bitwise identical to calling those kernels
-    /// and evaluating these expressions, on every ISA path.
+    /// c = fma(f, c_{t−1}, i·g), h = o·tanh(c), where fma is fused when the processor has FMA
+    /// instructions and a multiply then an add otherwise; the result is bitwise identical to calling
+    /// those kernels and evaluating these expressions, on every vector width.
     /// </para>
     /// <para>
     /// Aliasing: <paramref name="c"/> may be exactly <paramref name="cPrev"/>; no other spans may overlap.
@@ -62,7 +63,8 @@ public static partial class Kernels
     /// <para>
     /// With tc = tanh(c) recomputed by the same operator as the forward pass, and derivatives taken
     /// from the saved outputs (σ' = s(1 − s), tanh' = 1 − t²), evaluated in float exactly as:
-    /// dc = fma(dH·o, 1 − tc², dCNext) with 1 − tc² = fma(−tc, tc, 1);
+    /// dc = fma(dH·o, 1 − tc², dCNext) with 1 − tc² = (1 − tc)(1 + tc) as <see cref="TanhDerivativeFromOutput"/>
+    /// and fma fused when the processor has FMA instructions (a multiply then an add otherwise);
     /// dI = (dc·g)·(i(1 − i)); dF = (dc·c_{t−1})·(f(1 − f)); dG = (dc·i)·(1 − g²);
     /// dO = (dH·tc)·(o(1 − o)); dCPrev = dc·f.
     /// </para>
@@ -168,7 +170,7 @@ internal static class LstmPointwise
         Vector256<float> f = SigmoidOperator.Invoke(Vector256.LoadUnsafe(ref gates, n + j));
         Vector256<float> g = TanhOperator.Invoke(Vector256.LoadUnsafe(ref gates, 2 * n + j));
         Vector256<float> o = SigmoidOperator.Invoke(Vector256.LoadUnsafe(ref gates, 3 * n + j));
-        Vector256<float> cNew = Vector256.FusedMultiplyAdd(f, Vector256.LoadUnsafe(ref cPrev, j), i * g);
+        Vector256<float> cNew = MultiplyAdd.Invoke(f, Vector256.LoadUnsafe(ref cPrev, j), i * g);
         i.StoreUnsafe(ref gates, j);
         f.StoreUnsafe(ref gates, n + j);
         g.StoreUnsafe(ref gates, 2 * n + j);
@@ -184,7 +186,7 @@ internal static class LstmPointwise
         Vector128<float> f = SigmoidOperator.Invoke(Vector128.LoadUnsafe(ref gates, n + j));
         Vector128<float> g = TanhOperator.Invoke(Vector128.LoadUnsafe(ref gates, 2 * n + j));
         Vector128<float> o = SigmoidOperator.Invoke(Vector128.LoadUnsafe(ref gates, 3 * n + j));
-        Vector128<float> cNew = Vector128.FusedMultiplyAdd(f, Vector128.LoadUnsafe(ref cPrev, j), i * g);
+        Vector128<float> cNew = MultiplyAdd.Invoke(f, Vector128.LoadUnsafe(ref cPrev, j), i * g);
         i.StoreUnsafe(ref gates, j);
         f.StoreUnsafe(ref gates, n + j);
         g.StoreUnsafe(ref gates, 2 * n + j);
@@ -199,7 +201,7 @@ internal static class LstmPointwise
         float f = SigmoidOperator.Invoke(Unsafe.Add(ref gates, n + j));
         float g = TanhOperator.Invoke(Unsafe.Add(ref gates, 2 * n + j));
         float o = SigmoidOperator.Invoke(Unsafe.Add(ref gates, 3 * n + j));
-        float cNew = MathF.FusedMultiplyAdd(f, Unsafe.Add(ref cPrev, j), i * g);
+        float cNew = MultiplyAdd.Invoke(f, Unsafe.Add(ref cPrev, j), i * g);
         Unsafe.Add(ref gates, j) = i;
         Unsafe.Add(ref gates, n + j) = f;
         Unsafe.Add(ref gates, 2 * n + j) = g;
@@ -217,7 +219,7 @@ internal static class LstmPointwise
         Vector256<float> o = Vector256.LoadUnsafe(ref gates, 3 * n + j);
         Vector256<float> dh = Vector256.LoadUnsafe(ref dH, j);
         Vector256<float> tc = TanhOperator.Invoke(Vector256.LoadUnsafe(ref c, j));
-        Vector256<float> dc = Vector256.FusedMultiplyAdd(dh * o, TanhDerivativeOperator.Invoke(tc), Vector256.LoadUnsafe(ref dCNext, j));
+        Vector256<float> dc = MultiplyAdd.Invoke(dh * o, TanhDerivativeOperator.Invoke(tc), Vector256.LoadUnsafe(ref dCNext, j));
         Vector256<float> cp = Vector256.LoadUnsafe(ref cPrev, j);
         (dc * g * SigmoidDerivativeOperator.Invoke(i)).StoreUnsafe(ref dGates, j);
         (dc * cp * SigmoidDerivativeOperator.Invoke(f)).StoreUnsafe(ref dGates, n + j);
@@ -235,7 +237,7 @@ internal static class LstmPointwise
         Vector128<float> o = Vector128.LoadUnsafe(ref gates, 3 * n + j);
         Vector128<float> dh = Vector128.LoadUnsafe(ref dH, j);
         Vector128<float> tc = TanhOperator.Invoke(Vector128.LoadUnsafe(ref c, j));
-        Vector128<float> dc = Vector128.FusedMultiplyAdd(dh * o, TanhDerivativeOperator.Invoke(tc), Vector128.LoadUnsafe(ref dCNext, j));
+        Vector128<float> dc = MultiplyAdd.Invoke(dh * o, TanhDerivativeOperator.Invoke(tc), Vector128.LoadUnsafe(ref dCNext, j));
         Vector128<float> cp = Vector128.LoadUnsafe(ref cPrev, j);
         (dc * g * SigmoidDerivativeOperator.Invoke(i)).StoreUnsafe(ref dGates, j);
         (dc * cp * SigmoidDerivativeOperator.Invoke(f)).StoreUnsafe(ref dGates, n + j);
@@ -252,7 +254,7 @@ internal static class LstmPointwise
         float o = Unsafe.Add(ref gates, 3 * n + j);
         float dh = Unsafe.Add(ref dH, j);
         float tc = TanhOperator.Invoke(Unsafe.Add(ref c, j));
-        float dc = MathF.FusedMultiplyAdd(dh * o, TanhDerivativeOperator.Invoke(tc), Unsafe.Add(ref dCNext, j));
+        float dc = MultiplyAdd.Invoke(dh * o, TanhDerivativeOperator.Invoke(tc), Unsafe.Add(ref dCNext, j));
         float cp = Unsafe.Add(ref cPrev, j);
         Unsafe.Add(ref dGates, j) = dc * g * SigmoidDerivativeOperator.Invoke(i);
         Unsafe.Add(ref dGates, n + j) = dc * cp * SigmoidDerivativeOperator.Invoke(f);

@@ -42,7 +42,7 @@ public static partial class Kernels
     /// <param name="dPreActivation">[H] out: dL/d(pre-activation). May be exactly <paramref name="dH"/> (in place); must not overlap <paramref name="h"/>.</param>
     /// <param name="activation">The nonlinearity used in the forward pass.</param>
     /// <remarks>
-    /// Evaluated in float as dH·fma(−h, h, 1) for tanh and dH·(h &gt; 0 ? 1 : 0) for ReLU — the product of
+    /// Evaluated in float as dH·((1 − h)(1 + h)) for tanh and dH·(h &gt; 0 ? 1 : 0) for ReLU — the product of
     /// <paramref name="dH"/> and <see cref="TanhDerivativeFromOutput"/> / <see cref="ReluDerivativeFromOutput"/>,
     /// bitwise. (So a non-finite dH where h ≤ 0 gives NaN for ReLU rather than being masked.)
     /// </remarks>
