@@ -331,7 +331,7 @@ public class LstmPointwiseTests
             double tc = Math.Tanh(c[j]);
             double dc = dCNext[j] + dH[j] * o * (1 - tc * tc);
 
-            // 1 − tc² is off by at most 2|tc|·16u·|tc| + u(1 − tc²) ≤ E; dc adds two roundings.
+            // 1 − tc² is off by at most 2|tc|·16u·|tc| + 3u(1 − tc²) ≤ E; dc adds two roundings.
             double tolDc = 2 * E * Math.Abs(dH[j] * o) + Eps * Math.Abs(dc);
             Check(j, refGates[j], dGates[j], tolDc * Math.Abs(g * i * (1 - i)) + 5 * Eps * Math.Abs(refGates[j]), "dI");
             Check(n + j, refGates[n + j], dGates[n + j], tolDc * Math.Abs(cPrev[j] * f * (1 - f)) + 5 * Eps * Math.Abs(refGates[n + j]), "dF");
