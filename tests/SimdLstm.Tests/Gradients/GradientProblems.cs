@@ -26,7 +26,7 @@ internal sealed class RecurrentProblem
         _steps = s.Steps;
         _batchSize = s.BatchSize;
         int stateLength = s.Layers * s.BatchSize * s.HiddenSize;
-        Parameters = new RecurrentParameters(cell, s.InputSize, s.HiddenSize, s.Layers, s.HasBias, s.Activation).Randomize(random, WeightScale);
+        Parameters = new ReferenceWeights(cell, s.InputSize, s.HiddenSize, s.Layers, s.HasBias, s.Activation).Randomize(random, WeightScale);
         Input = random.Uniform(s.Steps * s.BatchSize * s.InputSize, -1, 1);                      // [T, B, I]
         H0 = explicitInitialState ? random.Uniform(stateLength, -0.8, 0.8) : null;                // [L, B, H]
         C0 = explicitInitialState && cell == CellKind.Lstm ? random.Uniform(stateLength, -1, 1) : null; // [L, B, H]
@@ -35,7 +35,7 @@ internal sealed class RecurrentProblem
         WeightCN = cell == CellKind.Lstm ? random.Uniform(stateLength, -1, 1) : null;             // [L, B, H]
     }
 
-    public RecurrentParameters Parameters { get; }
+    public ReferenceWeights Parameters { get; }
 
     public double[] Input { get; }
 
@@ -69,9 +69,9 @@ internal sealed class RecurrentProblem
     /// </summary>
     public GradientCheckReport Check(ReferenceFault faults, GradientCheckOptions options)
     {
-        RecurrentParameters p = Parameters;
+        ReferenceWeights p = Parameters;
         RecurrentForward f = RecurrentReference.Forward(p, Input, _steps, _batchSize, H0, C0, faults);
-        RecurrentParameters gradients = p.ZerosLike();
+        ReferenceWeights gradients = p.ZerosLike();
         var dInput = new double[Input.Length];
         var dH0 = new double[WeightHN.Length];
         var dC0 = new double[WeightHN.Length];
@@ -107,7 +107,7 @@ internal sealed class TokenModelProblem
         SeededRandom random = testCase.CreateRandom();
         _steps = s.Steps;
         _batchSize = s.BatchSize;
-        var recurrent = new RecurrentParameters(cell, s.InputSize, s.HiddenSize, s.Layers, s.HasBias, s.Activation);
+        var recurrent = new ReferenceWeights(cell, s.InputSize, s.HiddenSize, s.Layers, s.HasBias, s.Activation);
         Model = new ModelReference(recurrent, outputSize: s.InputSize, linearHasBias: s.HasBias).Randomize(random, RecurrentProblem.WeightScale);
         Tokens = random.Tokens(s.Steps * s.BatchSize, s.InputSize);  // [T, B]
         Targets = random.Tokens(s.Steps * s.BatchSize, s.InputSize); // [T, B]

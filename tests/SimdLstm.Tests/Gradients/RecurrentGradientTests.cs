@@ -73,7 +73,7 @@ public class RecurrentGradientTests
     {
         const int Steps = 3, BatchSize = 2, InputSize = 4, HiddenSize = 5, Classes = 6;
         var random = new SeededRandom(7);
-        var model = new ModelReference(new RecurrentParameters(cell, InputSize, HiddenSize, layers: 2, hasBias: true), Classes, linearHasBias: true)
+        var model = new ModelReference(new ReferenceWeights(cell, InputSize, HiddenSize, layers: 2, hasBias: true), Classes, linearHasBias: true)
             .Randomize(random, RecurrentProblem.WeightScale);
         double[] input = random.Uniform(Steps * BatchSize * InputSize, -1, 1); // [T, B, I]
         int[] targets = random.Tokens(Steps * BatchSize, Classes);            // [T, B]

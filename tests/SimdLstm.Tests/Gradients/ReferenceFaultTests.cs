@@ -64,7 +64,7 @@ public class ReferenceFaultTests
     {
         var problem = new TokenModelProblem(cell, new RecurrentCase(Shape with { InputSize = 6 }, Seed: 14));
         problem.Check(ReferenceFault.None, GradientCheckOptions.Default).AssertWithin(GradientTolerance.MaxRelativeError);
-        AssertFailsNaming(problem.Check(ReferenceFault.SoftmaxDerivativeOnCrossEntropy, GradientCheckOptions.Default), "linear.weight");
+        AssertFailsNaming(problem.Check(ReferenceFault.SoftmaxDerivativeOnCrossEntropy, GradientCheckOptions.Default), "fc.weight");
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public class ReferenceForwardTests
     [Fact]
     public void Lstm_MatchesIndependentlyComputedValues()
     {
-        var p = new RecurrentParameters(CellKind.Lstm, inputSize: 1, hiddenSize: 1, layers: 1, hasBias: true);
+        var p = new ReferenceWeights(CellKind.Lstm, inputSize: 1, hiddenSize: 1, layers: 1, hasBias: true);
         new[] { 0.5, -0.3, 0.8, 0.1 }.CopyTo(p.WeightIh[0], 0);  // rows i, f, g, o
         new[] { 0.2, 0.4, -0.6, 0.7 }.CopyTo(p.WeightHh[0], 0);
         new[] { 0.1, 0.2, -0.1, 0.05 }.CopyTo(p.BiasIh[0], 0);
@@ -39,7 +39,7 @@ public class ReferenceForwardTests
     [InlineData(RnnActivation.Relu, new[] { 0.1, 0.22499999999999998, 0.0, 1.0574999999999999 })]
     public void Rnn_MatchesIndependentlyComputedValues(RnnActivation activation, double[] expected)
     {
-        var p = new RecurrentParameters(CellKind.Rnn, inputSize: 2, hiddenSize: 2, layers: 1, hasBias: true, activation);
+        var p = new ReferenceWeights(CellKind.Rnn, inputSize: 2, hiddenSize: 2, layers: 1, hasBias: true, activation);
         new[] { 0.5, -1.0, 0.25, 0.75 }.CopyTo(p.WeightIh[0], 0); // [H, I]
         new[] { 0.3, -0.2, 0.6, 0.1 }.CopyTo(p.WeightHh[0], 0);   // [H, H]
         new[] { 0.05, -0.1 }.CopyTo(p.BiasIh[0], 0);
@@ -58,13 +58,13 @@ public class ReferenceForwardTests
     {
         const int Steps = 3, BatchSize = 2, InputSize = 4, HiddenSize = 5;
         var random = new SeededRandom(5);
-        var stacked = new RecurrentParameters(cell, InputSize, HiddenSize, layers: 2, hasBias: true).Randomize(random, 0.6);
+        var stacked = new ReferenceWeights(cell, InputSize, HiddenSize, layers: 2, hasBias: true).Randomize(random, 0.6);
         double[] input = random.Uniform(Steps * BatchSize * InputSize, -1, 1);
         double[] h0 = random.Uniform(2 * BatchSize * HiddenSize, -1, 1), c0 = random.Uniform(2 * BatchSize * HiddenSize, -1, 1);
 
-        var bottom = new RecurrentParameters(cell, InputSize, HiddenSize, 1, true);
-        var top = new RecurrentParameters(cell, HiddenSize, HiddenSize, 1, true);
-        foreach ((RecurrentParameters single, int l) in new[] { (bottom, 0), (top, 1) })
+        var bottom = new ReferenceWeights(cell, InputSize, HiddenSize, 1, true);
+        var top = new ReferenceWeights(cell, HiddenSize, HiddenSize, 1, true);
+        foreach ((ReferenceWeights single, int l) in new[] { (bottom, 0), (top, 1) })
         {
             stacked.WeightIh[l].CopyTo(single.WeightIh[0], 0);
             stacked.WeightHh[l].CopyTo(single.WeightHh[0], 0);
@@ -88,7 +88,7 @@ public class ReferenceForwardTests
     {
         const int Steps = 2, BatchSize = 2, InputSize = 3, HiddenSize = 4, Layers = 2;
         var random = new SeededRandom(6);
-        var p = new RecurrentParameters(cell, InputSize, HiddenSize, Layers, hasBias: false).Randomize(random, 0.6);
+        var p = new ReferenceWeights(cell, InputSize, HiddenSize, Layers, hasBias: false).Randomize(random, 0.6);
         double[] input = random.Uniform(Steps * BatchSize * InputSize, -1, 1);
         int stateLength = Layers * BatchSize * HiddenSize;
         double[] zeros = new double[stateLength], ones = Enumerable.Repeat(1.0, stateLength).ToArray();
@@ -103,7 +103,7 @@ public class ReferenceForwardTests
     public void OneHotInput_SelectsAColumnOfWeightIh()
     {
         const int Vocabulary = 6, HiddenSize = 3;
-        var p = new RecurrentParameters(CellKind.Rnn, Vocabulary, HiddenSize, 1, hasBias: false).Randomize(new SeededRandom(8), 1);
+        var p = new ReferenceWeights(CellKind.Rnn, Vocabulary, HiddenSize, 1, hasBias: false).Randomize(new SeededRandom(8), 1);
         int[] tokens = [4]; // T = B = 1
         RecurrentForward f = RnnReference.Forward(p, TokenReference.OneHot(tokens, Vocabulary), 1, 1);
         for (int j = 0; j < HiddenSize; j++)
@@ -133,7 +133,7 @@ public class ReferenceForwardTests
     [Fact]
     public void WrongInputLength_ThrowsNamingInputWithShape()
     {
-        var p = new RecurrentParameters(CellKind.Lstm, 3, 2, 1, hasBias: true);
+        var p = new ReferenceWeights(CellKind.Lstm, 3, 2, 1, hasBias: true);
         var exception = Assert.Throws<ArgumentException>(() => LstmReference.Forward(p, new double[7], steps: 2, batchSize: 1));
         Assert.Equal("input", exception.ParamName);
         Assert.Contains("[T, B, I] = 6 elements but got 7", exception.Message, StringComparison.Ordinal);

@@ -17,7 +17,7 @@ public static class LstmReference
 {
     /// <summary>Runs the whole sequence. <paramref name="h0"/>, <paramref name="c0"/> [L, B, H] default to zeros.</summary>
     public static RecurrentForward Forward(
-        RecurrentParameters p, double[] input, int steps, int batchSize, double[]? h0 = null, double[]? c0 = null, ReferenceFault faults = ReferenceFault.None)
+        ReferenceWeights p, double[] input, int steps, int batchSize, double[]? h0 = null, double[]? c0 = null, ReferenceFault faults = ReferenceFault.None)
     {
         if (p.Cell != CellKind.Lstm)
             throw new ArgumentException($"Expected LSTM parameters but got {p.Cell}.", nameof(p));
@@ -95,9 +95,9 @@ public static class LstmReference
     /// </summary>
     public static void Backward(
         RecurrentForward f, double[] dOutput, double[]? dHN, double[]? dCN,
-        RecurrentParameters gradients, double[] dInput, double[] dH0, double[] dC0, ReferenceFault faults = ReferenceFault.None)
+        ReferenceWeights gradients, double[] dInput, double[] dH0, double[] dC0, ReferenceFault faults = ReferenceFault.None)
     {
-        RecurrentParameters p = f.Parameters;
+        ReferenceWeights p = f.Parameters;
         int T = f.Steps, B = f.BatchSize, H = p.HiddenSize, L = p.Layers;
         ReferenceMath.CheckLength(dOutput, T * B * H, "[T, B, H]", nameof(dOutput));
         ReferenceMath.CheckLength(dInput, T * B * p.InputSize, "[T, B, I]", nameof(dInput));

@@ -11,7 +11,7 @@ namespace SimdLstm.Tests.Reference;
 /// </summary>
 public sealed class ModelReference
 {
-    public ModelReference(RecurrentParameters recurrent, int outputSize, bool linearHasBias)
+    public ModelReference(ReferenceWeights recurrent, int outputSize, bool linearHasBias)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(outputSize, 1);
         Recurrent = recurrent;
@@ -20,18 +20,18 @@ public sealed class ModelReference
         LinearBias = linearHasBias ? new double[outputSize] : null;  // [V]
     }
 
-    public RecurrentParameters Recurrent { get; }
+    public ReferenceWeights Recurrent { get; }
 
     /// <summary>V, the number of classes.</summary>
     public int OutputSize { get; }
 
-    /// <summary><c>linear.weight</c> [V, H].</summary>
+    /// <summary><c>fc.weight</c> [V, H].</summary>
     public double[] LinearWeight { get; }
 
-    /// <summary><c>linear.bias</c> [V], or null.</summary>
+    /// <summary><c>fc.bias</c> [V], or null.</summary>
     public double[]? LinearBias { get; }
 
-    /// <summary>Every parameter tensor: the recurrent ones (PyTorch names), then linear.weight and linear.bias.</summary>
+    /// <summary>Every parameter tensor: the recurrent ones (PyTorch names), then fc.weight and fc.bias.</summary>
     public IEnumerable<(string Name, double[] Values)> NamedParameters() => Named(Recurrent, LinearWeight, LinearBias);
 
     /// <summary>Fills every parameter uniform in [−scale, scale).</summary>
@@ -69,13 +69,13 @@ public sealed class ModelReference
     public ModelGradients GradientsFromTokens(int[] tokens, int steps, int batchSize, int[] targets, ReferenceFault faults = ReferenceFault.None) =>
         Gradients(TokenReference.OneHot(tokens, Recurrent.InputSize), steps, batchSize, targets, faults);
 
-    internal static IEnumerable<(string Name, double[] Values)> Named(RecurrentParameters recurrent, double[] linearWeight, double[]? linearBias)
+    internal static IEnumerable<(string Name, double[] Values)> Named(ReferenceWeights recurrent, double[] linearWeight, double[]? linearBias)
     {
         foreach ((string name, double[] values) in recurrent.Named())
             yield return (name, values);
-        yield return ("linear.weight", linearWeight);
+        yield return ("fc.weight", linearWeight);
         if (linearBias is not null)
-            yield return ("linear.bias", linearBias);
+            yield return ("fc.bias", linearBias);
     }
 
     private (double Loss, RecurrentForward Forward, double[] Probabilities) Run(double[] input, int steps, int batchSize, int[] targets, ReferenceFault faults)
@@ -89,16 +89,16 @@ public sealed class ModelReference
 }
 
 /// <summary>The loss and the gradients of a <see cref="ModelReference"/>, in the same layout as its parameters.</summary>
-public sealed class ModelGradients(double loss, RecurrentParameters recurrent, double[] linearWeight, double[]? linearBias, double[] input)
+public sealed class ModelGradients(double loss, ReferenceWeights recurrent, double[] linearWeight, double[]? linearBias, double[] input)
 {
     public double Loss { get; } = loss;
 
-    public RecurrentParameters Recurrent { get; } = recurrent;
+    public ReferenceWeights Recurrent { get; } = recurrent;
 
-    /// <summary>dLoss/d linear.weight [V, H].</summary>
+    /// <summary>dLoss/d fc.weight [V, H].</summary>
     public double[] LinearWeight { get; } = linearWeight;
 
-    /// <summary>dLoss/d linear.bias [V], or null.</summary>
+    /// <summary>dLoss/d fc.bias [V], or null.</summary>
     public double[]? LinearBias { get; } = linearBias;
 
     /// <summary>dLoss/d input [T, B, I].</summary>

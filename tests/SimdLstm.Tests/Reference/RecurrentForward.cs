@@ -6,7 +6,7 @@ namespace SimdLstm.Tests.Reference;
 /// </summary>
 public sealed class RecurrentForward
 {
-    public RecurrentForward(RecurrentParameters parameters, int steps, int batchSize)
+    public RecurrentForward(ReferenceWeights parameters, int steps, int batchSize)
     {
         Parameters = parameters;
         Steps = steps;
@@ -24,7 +24,7 @@ public sealed class RecurrentForward
         Output = [];
     }
 
-    public RecurrentParameters Parameters { get; }
+    public ReferenceWeights Parameters { get; }
 
     public int Steps { get; }
 

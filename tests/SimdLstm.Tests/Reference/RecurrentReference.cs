@@ -5,7 +5,7 @@ public static class RecurrentReference
 {
     /// <summary>Forward over input [T, B, I]; h0, c0 [L, B, H] default to zeros (c0 ignored by an RNN).</summary>
     public static RecurrentForward Forward(
-        RecurrentParameters p, double[] input, int steps, int batchSize, double[]? h0 = null, double[]? c0 = null, ReferenceFault faults = ReferenceFault.None) =>
+        ReferenceWeights p, double[] input, int steps, int batchSize, double[]? h0 = null, double[]? c0 = null, ReferenceFault faults = ReferenceFault.None) =>
         p.Cell == CellKind.Lstm
             ? LstmReference.Forward(p, input, steps, batchSize, h0, c0, faults)
             : RnnReference.Forward(p, input, steps, batchSize, h0, faults);
@@ -13,7 +13,7 @@ public static class RecurrentReference
     /// <summary>BPTT: gradients accumulated, dInput [T, B, I], dH0 and dC0 [L, B, H] written (dCN and dC0 ignored by an RNN).</summary>
     public static void Backward(
         RecurrentForward f, double[] dOutput, double[]? dHN, double[]? dCN,
-        RecurrentParameters gradients, double[] dInput, double[] dH0, double[] dC0, ReferenceFault faults = ReferenceFault.None)
+        ReferenceWeights gradients, double[] dInput, double[] dH0, double[] dC0, ReferenceFault faults = ReferenceFault.None)
     {
         if (f.Parameters.Cell == CellKind.Lstm)
             LstmReference.Backward(f, dOutput, dHN, dCN, gradients, dInput, dH0, dC0, faults);

@@ -14,7 +14,7 @@ public static class RnnReference
 {
     /// <summary>Runs the whole sequence. <paramref name="h0"/> [L, B, H] defaults to zeros.</summary>
     public static RecurrentForward Forward(
-        RecurrentParameters p, double[] input, int steps, int batchSize, double[]? h0 = null, ReferenceFault faults = ReferenceFault.None)
+        ReferenceWeights p, double[] input, int steps, int batchSize, double[]? h0 = null, ReferenceFault faults = ReferenceFault.None)
     {
         if (p.Cell != CellKind.Rnn)
             throw new ArgumentException($"Expected RNN parameters but got {p.Cell}.", nameof(p));
@@ -73,10 +73,10 @@ public static class RnnReference
     /// The ReLU derivative is taken as 1 where h &gt; 0 and 0 elsewhere (0 at the kink z = 0, as PyTorch).
     /// </summary>
     public static void Backward(
-        RecurrentForward f, double[] dOutput, double[]? dHN, RecurrentParameters gradients, double[] dInput, double[] dH0,
+        RecurrentForward f, double[] dOutput, double[]? dHN, ReferenceWeights gradients, double[] dInput, double[] dH0,
         ReferenceFault faults = ReferenceFault.None)
     {
-        RecurrentParameters p = f.Parameters;
+        ReferenceWeights p = f.Parameters;
         int T = f.Steps, B = f.BatchSize, H = p.HiddenSize, L = p.Layers;
         ReferenceMath.CheckLength(dOutput, T * B * H, "[T, B, H]", nameof(dOutput));
         ReferenceMath.CheckLength(dInput, T * B * p.InputSize, "[T, B, I]", nameof(dInput));

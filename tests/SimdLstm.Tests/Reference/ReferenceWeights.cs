@@ -4,23 +4,13 @@ using SimdLstm.Testing;
 
 namespace SimdLstm.Tests.Reference;
 
-/// <summary>Which recurrent cell a <see cref="RecurrentParameters"/> belongs to.</summary>
-public enum CellKind
-{
-    /// <summary>LSTM, 4 gates (i, f, g, o) as PyTorch's nn.LSTM.</summary>
-    Lstm,
-
-    /// <summary>Vanilla (Elman) RNN, 1 "gate" as PyTorch's nn.RNN.</summary>
-    Rnn,
-}
-
 /// <summary>
 /// The weights of a stacked LSTM or RNN in PyTorch's layout and names, as flat row-major double arrays. Also used,
 /// zero-filled, as the gradient buffers of the same layout.
 /// </summary>
-public sealed class RecurrentParameters
+public sealed class ReferenceWeights
 {
-    public RecurrentParameters(CellKind cell, int inputSize, int hiddenSize, int layers, bool hasBias, RnnActivation activation = RnnActivation.Tanh)
+    public ReferenceWeights(CellKind cell, int inputSize, int hiddenSize, int layers, bool hasBias, RnnActivation activation = RnnActivation.Tanh)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 1);
@@ -77,10 +67,10 @@ public sealed class RecurrentParameters
     public int LayerInputSize(int layer) => layer == 0 ? InputSize : HiddenSize;
 
     /// <summary>A zero-filled copy of the layout: the gradient buffers backward accumulates into.</summary>
-    public RecurrentParameters ZerosLike() => new(Cell, InputSize, HiddenSize, Layers, HasBias, Activation);
+    public ReferenceWeights ZerosLike() => new(Cell, InputSize, HiddenSize, Layers, HasBias, Activation);
 
     /// <summary>Fills every tensor, in <see cref="Named"/> order, with values uniform in [−scale, scale).</summary>
-    public RecurrentParameters Randomize(SeededRandom random, double scale)
+    public ReferenceWeights Randomize(SeededRandom random, double scale)
     {
         foreach ((_, double[] values) in Named())
             random.Uniform(values.Length, -scale, scale).CopyTo(values, 0);

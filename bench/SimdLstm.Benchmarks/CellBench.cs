@@ -1,0 +1,114 @@
+using System;
+using System.Collections.Generic;
+using BenchmarkDotNet.Attributes;
+
+namespace SimdLstm.Benchmarks;
+
+/// <summary>
+/// One recurrent layer with I = H: the streaming step at batch 1, an inference sequence (T = 100, batch 1) and a training
+/// pass (forward + BPTT, B = 32, T = 50). <see cref="LstmBench"/> and <see cref="RnnBench"/> pick the cell.
+/// </summary>
+/// <remarks>
+/// Every case reuses the state, workspace and buffers made in its setup, so the allocation column must read 0 B: the
+/// library promises a steady state that allocates nothing.
+/// </remarks>
+[MemoryDiagnoser]
+public abstract class CellBench
+{
+    private RecurrentLayer _layer = null!;
+    private RecurrentState _state = null!;
+    private RecurrentWorkspace _workspace = null!;
+    private RecurrentParameters _gradients = null!;
+    private float[] _input = [];
+    private float[] _output = [];
+    private float[] _dOutput = [];
+    private float[] _dInput = [];
+
+    /// <summary>I = H.</summary>
+    [ParamsSource(nameof(Sizes))]
+    public int Size { get; set; }
+
+    /// <summary>The sizes to run (see <see cref="BenchCases.Sizes"/>).</summary>
+    public static IEnumerable<int> Sizes() => BenchCases.Sizes();
+
+    /// <summary>The cell this class measures.</summary>
+    public abstract CellKind Cell { get; }
+
+    /// <summary>Setup of <see cref="Step"/>: batch 1, one step of scratch.</summary>
+    [GlobalSetup(Target = nameof(Step))]
+    public void SetupStep() => Create(steps: 1, batch: 1);
+
+    /// <summary>Setup of <see cref="Sequence"/>.</summary>
+    [GlobalSetup(Target = nameof(Sequence))]
+    public void SetupSequence() => Create(BenchCases.SequenceSteps, batch: 1);
+
+    /// <summary>Setup of <see cref="Train"/>.</summary>
+    [GlobalSetup(Target = nameof(Train))]
+    public void SetupTrain() => Create(BenchCases.TrainSteps, BenchCases.TrainBatch);
+
+    /// <summary>One streaming step of one stream; the state carries over from call to call as it does when serving.</summary>
+    [Benchmark]
+    [BenchmarkCategory("Step")]
+    public void Step() => _layer.Step(_input, _state, _workspace, _output);
+
+    /// <summary>A 100-step sequence from a zero state; the reported time is per step.</summary>
+    [Benchmark(OperationsPerInvoke = BenchCases.SequenceSteps)]
+    [BenchmarkCategory("Sequence")]
+    public void Sequence()
+    {
+        _state.Reset();
+        _layer.Forward(_input, BenchCases.SequenceSteps, _state, _workspace, _output);
+    }
+
+    /// <summary>
+    /// A training pass over B = 32 streams of T = 50 steps: zero the gradients, forward, backward with the input gradient
+    /// (as a layer that is not the bottom of a stack needs, and so that the work is the 3 × forward the FLOP count assumes).
+    /// </summary>
+    [Benchmark]
+    [BenchmarkCategory("Train")]
+    public void Train()
+    {
+        _gradients.Buffer.Clear();
+        _state.Reset();
+        _layer.Forward(_input, BenchCases.TrainSteps, _state, _workspace, _output);
+        _layer.Backward(_dOutput, _workspace, _gradients, _dInput);
+    }
+
+    private void Create(int steps, int batch)
+    {
+        var options = new RecurrentOptions(Cell, Size, Size);
+        _layer = new RecurrentLayer(options, seed: 1);
+        _state = _layer.CreateState(batch);
+        _workspace = _layer.CreateWorkspace(steps, batch);
+        _gradients = _layer.CreateGradients();
+        var random = new Random(2);
+        _input = Uniform(random, steps * batch * Size);
+        _dInput = new float[steps * batch * Size];
+        _output = new float[steps * batch * Size];
+        _dOutput = Uniform(random, steps * batch * Size);
+    }
+
+    private static float[] Uniform(Random random, int length)
+    {
+        var values = new float[length];
+        for (int i = 0; i < values.Length; i++)
+            values[i] = (float)(random.NextDouble() * 2 - 1);
+        return values;
+    }
+}
+
+/// <summary>The LSTM cases (G = 4).</summary>
+[BenchmarkCategory("Lstm")]
+public class LstmBench : CellBench
+{
+    /// <inheritdoc/>
+    public override CellKind Cell => CellKind.Lstm;
+}
+
+/// <summary>The vanilla RNN cases (G = 1, tanh).</summary>
+[BenchmarkCategory("Rnn")]
+public class RnnBench : CellBench
+{
+    /// <inheritdoc/>
+    public override CellKind Cell => CellKind.Rnn;
+}

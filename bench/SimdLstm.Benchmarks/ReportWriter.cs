@@ -1,0 +1,153 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+
+namespace SimdLstm.Benchmarks;
+
+/// <summary>
+/// Writes the tracked results page: the machine, the command, the limits measured in the run, and per size a table of
+/// our time, each peer's time, the ratio peer / ours (above 1: SimdLstm is faster) and our fraction of the limit.
+/// </summary>
+public static class ReportWriter
+{
+    private static readonly CultureInfo s_inv = CultureInfo.InvariantCulture;
+
+    /// <summary>Builds the page from our results and the peers' (either may be empty).</summary>
+    public static string Write(ResultSet ours, ResultSet peers, string command, string notes)
+    {
+        ArgumentNullException.ThrowIfNull(ours);
+        ArgumentNullException.ThrowIfNull(peers);
+        var sb = new StringBuilder();
+        IReadOnlyDictionary<string, string> host = ours.Host.Count > 0 ? ours.Host : peers.Host;
+        string Host(string name) => host.TryGetValue(name, out string? v) ? v : "?";
+        sb.AppendLine(CultureInfo.InvariantCulture, $"# SimdLstm benchmarks on {Host("ProcessorName")}");
+        sb.AppendLine();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"- CPU: {Host("ProcessorName")}, {Host("PhysicalCoreCount")} physical / {Host("LogicalCoreCount")} logical cores; OS: {Host("OsVersion")}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"- .NET: {Host("RuntimeVersion")} ({Host("Architecture")}), BenchmarkDotNet {Host("BenchmarkDotNetVersion")}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"- Command: `{command}`");
+        if (!string.IsNullOrWhiteSpace(notes))
+            sb.AppendLine(CultureInfo.InvariantCulture, $"- Notes: {notes}");
+        sb.AppendLine("- Raw BenchmarkDotNet exports (CSV, full JSON) are in the folder of the same name beside this file.");
+        sb.AppendLine();
+
+        double? peak = ours.PeakGflops();
+        sb.AppendLine("## Hardware limit measured in this run (one core)");
+        sb.AppendLine();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"- FMA peak (12 independent Vector256 FMA chains): {Format(peak, "F1")} GFLOP/s");
+        List<int> sizes = Sizes(ours, peers);
+        if (sizes.Count > 0)
+        {
+            sb.AppendLine("- Read bandwidth over a buffer the size of the weights (GB/s, and the floor time to stream them once):");
+            sb.AppendLine();
+            sb.AppendLine("| I = H | LSTM all weights | LSTM W_hh | RNN all weights | RNN W_hh |");
+            sb.AppendLine("|---:|---:|---:|---:|---:|");
+            foreach (int size in sizes)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"| {size} |");
+                foreach (CellKind cell in new[] { CellKind.Lstm, CellKind.Rnn })
+                {
+                    foreach (WeightSet set in new[] { WeightSet.All, WeightSet.Recurrent })
+                    {
+                        double? ns = ours.BandwidthNs(cell, size, set);
+                        double bytes = BandwidthBench.Bytes(cell, size, set);
+                        sb.Append(ns is double n ? $" {(bytes / n).ToString("F1", s_inv)} GB/s, {Time(n)} |" : " - |");
+                    }
+                }
+                sb.AppendLine();
+            }
+        }
+        sb.AppendLine();
+        sb.AppendLine("Times are per step for the step and sequence cases and per pass for training. A peer's ratio is its time over ours");
+        sb.AppendLine("(above 1: SimdLstm is faster). The limit is the floor from the measurements above: a batch-1 step must stream all");
+        sb.AppendLine("weights once and do 2·G·H·(I+H) FLOPs; a sequence step must stream W_hh (the input projection covers all steps in");
+        sb.AppendLine("one product) and do the same FLOPs; training (3 × 2·G·H·(I+H) FLOPs per token) is bound by the FMA peak.");
+        sb.AppendLine();
+
+        foreach (int size in sizes)
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture, $"## I = H = {size}");
+            sb.AppendLine();
+            List<(string Column, Func<CaseKey, bool> Match)> peerColumns = PeerColumns(peers);
+            sb.Append("| Case | SimdLstm | alloc | GFLOP/s |");
+            foreach ((string column, _) in peerColumns)
+                sb.Append(CultureInfo.InvariantCulture, $" {column} | ratio |");
+            sb.AppendLine(" limit | of limit |");
+            sb.Append("|---|---:|---:|---:|");
+            foreach (var _ in peerColumns)
+                sb.Append("---:|---:|");
+            sb.AppendLine("---:|---:|");
+            foreach (CellKind cell in new[] { CellKind.Lstm, CellKind.Rnn })
+            {
+                foreach (string method in new[] { "Step", "Sequence", "Train" })
+                {
+                    string type = cell == CellKind.Lstm ? nameof(LstmBench) : nameof(RnnBench);
+                    CaseResult? mine = ours.Find(k => k.Type == type && k.Method == method && k.Parameter("Size") == size.ToString(s_inv));
+                    var peerResults = peerColumns.Select(c => cell == CellKind.Lstm
+                        ? peers.Find(k => c.Match(k) && k.Method == method && k.Parameter("Size") == size.ToString(s_inv)) : null).ToList();
+                    if (mine is null && peerResults.All(p => p is null))
+                        continue;
+                    sb.Append(CultureInfo.InvariantCulture, $"| {cell} {Label(method)} | {Time(mine?.MeanNs)} | {Alloc(mine?.AllocatedBytes)} | ");
+                    CaseWork work = CaseWork.Of(mine?.Key ?? new CaseKey(type, method, new Dictionary<string, string> { ["Size"] = size.ToString(s_inv) }));
+                    sb.Append(CultureInfo.InvariantCulture, $"{(mine is null ? "-" : (work.Flops / mine.MeanNs).ToString("F1", s_inv))} |");
+                    foreach (CaseResult? peer in peerResults)
+                    {
+                        string ratio = peer is not null && mine is not null ? (peer.MeanNs / mine.MeanNs).ToString("F2", s_inv) + "×" : "-";
+                        sb.Append(CultureInfo.InvariantCulture, $" {Time(peer?.MeanNs)} | {ratio} |");
+                    }
+                    double? limit = mine is null ? null : ours.LimitNs(mine.Key);
+                    string fraction = limit is double l && mine is not null ? (l / mine.MeanNs).ToString("P1", s_inv) : "-";
+                    sb.AppendLine(CultureInfo.InvariantCulture, $" {Time(limit)} | {fraction} |");
+                }
+            }
+            sb.AppendLine();
+        }
+        return sb.ToString();
+    }
+
+    private static string Label(string method) => method switch
+    {
+        "Step" => "step, B=1",
+        "Sequence" => "sequence T=100, B=1 (per step)",
+        "Train" => "train fwd+bwd B=32 T=50",
+        _ => method,
+    };
+
+    // The peers' classes and thread counts present in the results, in a fixed order.
+    private static List<(string Column, Func<CaseKey, bool> Match)> PeerColumns(ResultSet peers)
+    {
+        var columns = new List<(string, Func<CaseKey, bool>)>();
+        if (peers.Cases.Any(c => c.Key.Type == "OnnxRuntimeBench"))
+            columns.Add(("ONNX Runtime", k => k.Type == "OnnxRuntimeBench"));
+        foreach (string threads in peers.Cases.Where(c => c.Key.Type == "TorchBench").Select(c => c.Key.Parameter("Threads") ?? "1")
+                     .Distinct().OrderBy(t => int.TryParse(t, out int n) ? n : int.MaxValue))
+        {
+            string name = threads == "1" ? "libtorch 1 thread" : $"libtorch {threads} threads";
+            columns.Add((name, k => k.Type == "TorchBench" && (k.Parameter("Threads") ?? "1") == threads));
+        }
+        return columns;
+    }
+
+    private static List<int> Sizes(ResultSet ours, ResultSet peers) =>
+        ours.Cases.Concat(peers.Cases).Select(c => int.TryParse(c.Key.Parameter("Size"), out int s) ? s : 0)
+            .Where(s => s > 0).Distinct().Order().ToList();
+
+    private static string Format(double? value, string format) => value is double v ? v.ToString(format, s_inv) : "not measured";
+
+    private static string Alloc(long? bytes) => bytes is long b ? b.ToString(s_inv) + " B" : "-";
+
+    /// <summary>A time in ns as µs or ms with three significant digits.</summary>
+    public static string Time(double? ns)
+    {
+        if (ns is not double t)
+            return "-";
+        return t switch
+        {
+            >= 1e9 => (t / 1e9).ToString("G3", s_inv) + " s",
+            >= 1e6 => (t / 1e6).ToString("G3", s_inv) + " ms",
+            >= 1e3 => (t / 1e3).ToString("G3", s_inv) + " µs",
+            _ => t.ToString("G3", s_inv) + " ns",
+        };
+    }
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Runs the SimdLstm benchmark suite (cells, hardware limit) and the peers (ONNX Runtime, libtorch), and writes the
+# tracked results page bench/results/<cpu-model-slug>.md with the raw BenchmarkDotNet CSV/JSON in
+# bench/results/<cpu-model-slug>/.
+#
+# Usage (from anywhere):
+#   bench/run.sh                         full run: BenchmarkDotNet's default job, every size, peers included
+#   bench/run.sh --quick                 short job (3 warm-ups, 3 iterations, 1 launch): minutes, noisier
+#   bench/run.sh --sizes 64,256          only these I = H (any mode)
+#   bench/run.sh --no-peers              SimdLstm and the limits only (no ONNX Runtime / TorchSharp restore)
+#   bench/run.sh --notes "text"          a note for the results page
+#   bench/run.sh --compare OLD           run, then compare with OLD (a results .md — its raw folder is used —, a
+#                                        BenchmarkDotNet full JSON, or a folder of them); exit 1 when a case is slower
+#                                        beyond the measured noise. The new run goes to a temporary folder and does
+#                                        not replace the committed results.
+#   bench/run.sh --noise-floor 0.05      smallest relative change --compare treats as real (default 0.05)
+#
+# The one-core cases are pinned with `taskset -c 1` when taskset exists (CPU 0 takes more interrupts); libtorch's
+# all-cores case runs unpinned. libtorch needs bash ../shared/tools/torchsharp-debian12.sh on Debian 12 (libstdc++ 12):
+# it is applied when found; a peer that cannot load prints "peer unavailable: <name>: <reason>" and the run goes on.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+quick=0 peers=1 compare="" sizes="" notes="" floor=0.05
+command="bench/run.sh $*"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --no-peers) peers=0 ;;
+    --sizes) sizes=$2; shift ;;
+    --notes) notes=$2; shift ;;
+    --compare) compare=$2; shift ;;
+    --noise-floor) floor=$2; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ -n "$sizes" ] && export SIMDLSTM_BENCH_SIZES=$sizes
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: *//' || true)
+[ -n "$cpu" ] || cpu=$(uname -m)
+slug=$(echo "$cpu" | tr 'A-Z' 'a-z' | sed -E 's/\((r|tm)\)//g; s/[^a-z0-9]+/-/g; s/^-+|-+$//g')
+
+pin=()
+if command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ]; then pin=(taskset -c 1); fi
+job=()
+[ "$quick" -eq 1 ] && job=(--job short)
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/simdlstm-bench.XXXXXX")
+echo "== results of this run: $work"
+
+echo "== build"
+dotnet build -c Release bench/SimdLstm.Benchmarks -v quiet -nologo
+bench_dll=bench/SimdLstm.Benchmarks/bin/Release/net10.0/SimdLstm.Benchmarks.dll
+
+echo "== SimdLstm and the hardware limit (${pin[*]:-unpinned})"
+# --join puts every class in one summary, so the limit columns can see the bandwidth and FMA cases.
+"${pin[@]}" dotnet "$bench_dll" --filter '*LstmBench*' '*RnnBench*' '*BandwidthBench*' '*FmaPeakBench*' \
+  --join "${job[@]}" --artifacts "$work/ours"
+
+peer_dirs=()
+if [ "$peers" -eq 1 ]; then
+  echo "== peers"
+  if dotnet restore bench/SimdLstm.Benchmarks.Peers -v quiet; then
+    # TorchSharp 0.107 on libstdc++ 12: patch the cached native library and preload a no-op symbol. Without the tool
+    # (or when it fails) libtorch reports itself unavailable and ONNX Runtime still runs.
+    if [ -f "$root/../shared/tools/torchsharp-debian12.sh" ]; then
+      eval "$(bash "$root/../shared/tools/torchsharp-debian12.sh")" || echo "torchsharp-debian12.sh failed; libtorch may be unavailable"
+    fi
+    # Build after patching, so the patched native library is the one copied to the output.
+    dotnet build -c Release --no-restore bench/SimdLstm.Benchmarks.Peers -v quiet -nologo
+    peers_dll=bench/SimdLstm.Benchmarks.Peers/bin/Release/net10.0/SimdLstm.Benchmarks.Peers.dll
+    SIMDLSTM_TORCH_THREADS=1 "${pin[@]}" dotnet "$peers_dll" --filter '*' --join "${job[@]}" --artifacts "$work/peers-one-core" \
+      && peer_dirs+=("$work/peers-one-core") || echo "peers (one core) failed; continuing"
+    if [ "$(nproc)" -gt 1 ]; then
+      SIMDLSTM_TORCH_THREADS=all dotnet "$peers_dll" --filter '*TorchBench*' --join "${job[@]}" --artifacts "$work/peers-all-cores" \
+        && peer_dirs+=("$work/peers-all-cores") || echo "peers (all cores) failed; continuing"
+    fi
+  else
+    echo "peer unavailable: all: the peer project did not restore"
+  fi
+fi
+
+raw_dirs=("$work/ours" "${peer_dirs[@]}")
+if [ -n "$compare" ]; then
+  old=$compare
+  case "$old" in *.md) old="${old%.md}" ;; esac
+  [ -e "$old" ] || { echo "run.sh: no committed results at $old" >&2; exit 2; }
+  echo "== compare with $old (noise floor $floor)"
+  dotnet "$bench_dll" compare --old "$old" --new "${raw_dirs[@]}" --floor "$floor"
+  exit $?
+fi
+
+out=bench/results/$slug
+rm -rf "$out"; mkdir -p "$out"
+for d in "${raw_dirs[@]}"; do
+  name=$(basename "$d")
+  for f in "$d"/results/*-report-full.json "$d"/results/*-report.csv; do
+    [ -f "$f" ] && cp "$f" "$out/$name-$(basename "$f" | sed -E 's/BenchmarkRun-joined-[0-9]{4}(-[0-9]{2}){5}-//; s/SimdLstm\.Benchmarks\.(Peers\.)?//')"
+  done
+done
+peer_args=()
+for f in "$out"/peers-*-report-full.json; do [ -f "$f" ] && peer_args+=("$f"); done
+dotnet "$bench_dll" report --ours "$out"/ours*-report-full.json ${peer_args[@]:+--peers "${peer_args[@]}"} \
+  --command "$command" --notes "$notes" --out "bench/results/$slug.md"
+echo "== wrote bench/results/$slug.md and $out/"

@@ -1,0 +1,120 @@
+using System;
+
+namespace SimdLstm;
+
+/// <summary>
+/// The matrix parts of a recurrent cell, shared by LSTM (G = 4) and RNN (G = 1): the input projection, the recurrent
+/// projection and their gradients. Loops over time belong to the layers, not here.
+/// </summary>
+internal static class CellMath
+{
+    /// <summary>gates[r] = b_ih + b_hh + W_ih·x[r] for each of <paramref name="rows"/> rows. // gates [rows, G·H], x [rows, I]</summary>
+    public static void ProjectInput(ReadOnlySpan<float> weightIh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh,
+        int inputSize, int gateSize, int rows, ReadOnlySpan<float> x, Span<float> gates)
+    {
+        FillBias(biasIh, biasHh, gateSize, rows, gates);
+        if (rows == 1)
+            Kernels.Gemv(weightIh, gateSize, inputSize, inputSize, x[..inputSize], gates[..gateSize]);
+        else
+            Kernels.Gemm(Transpose.None, Transpose.Transposed, rows, gateSize, inputSize, 1f, x, inputSize, weightIh, inputSize, 1f, gates, gateSize);
+    }
+
+    /// <summary>
+    /// gates[r] = b_ih + b_hh + W_ih[:, token[r]]: the input projection of a one-hot input, as a column gather instead of a
+    /// product with a one-hot vector. // gates [rows, G·H], weightIh [G·H, V]
+    /// </summary>
+    public static void ProjectTokens(ReadOnlySpan<float> weightIh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh,
+        int vocabulary, int gateSize, ReadOnlySpan<int> tokens, Span<float> gates)
+    {
+        int rows = tokens.Length;
+        FillBias(biasIh, biasHh, gateSize, rows, gates);
+        for (int r = 0; r < rows; r++)
+        {
+            Span<float> row = gates.Slice(r * gateSize, gateSize);
+            int token = tokens[r];
+            for (int j = 0; j < gateSize; j++)
+                row[j] += weightIh[j * vocabulary + token];
+        }
+    }
+
+    /// <summary>gates[b] += W_hh·h[b] for each of <paramref name="batch"/> rows. // gates [B, G·H], hidden [B, H]</summary>
+    public static void AddRecurrent(ReadOnlySpan<float> weightHh, int hiddenSize, int gateSize, int batch, ReadOnlySpan<float> hidden, Span<float> gates)
+    {
+        if (batch == 1)
+            Kernels.Gemv(weightHh, gateSize, hiddenSize, hiddenSize, hidden[..hiddenSize], gates[..gateSize]);
+        else
+            Kernels.Gemm(Transpose.None, Transpose.Transposed, batch, gateSize, hiddenSize, 1f, hidden, hiddenSize, weightHh, hiddenSize, 1f, gates, gateSize);
+    }
+
+    /// <summary>dHidden[b] = W_hhᵀ·dGates[b] (overwritten). // dGates [B, G·H], dHidden [B, H]</summary>
+    public static void BackpropRecurrent(ReadOnlySpan<float> weightHh, int hiddenSize, int gateSize, int batch, ReadOnlySpan<float> dGates, Span<float> dHidden)
+    {
+        Kernels.Gemm(Transpose.None, Transpose.None, batch, hiddenSize, gateSize, 1f, dGates, gateSize, weightHh, hiddenSize, 0f, dHidden, hiddenSize);
+    }
+
+    /// <summary>
+    /// Accumulates the weight and bias gradients of one layer over all <paramref name="rows"/> = T·B rows at once, after the
+    /// time loop: dW_ih += dGatesᵀ·X, dW_hh += dGatesᵀ·H₋₁, db_ih += Σ dGates, db_hh += Σ dGates.
+    /// </summary>
+    public static void AccumulateWeightGradients(int inputSize, int hiddenSize, int gateSize, int rows,
+        ReadOnlySpan<float> dGates, ReadOnlySpan<float> x, ReadOnlySpan<float> hiddenPrev,
+        Span<float> dWeightIh, Span<float> dWeightHh, Span<float> dBiasIh, Span<float> dBiasHh, Span<float> biasScratch)
+    {
+        Kernels.Gemm(Transpose.Transposed, Transpose.None, gateSize, inputSize, rows, 1f, dGates, gateSize, x, inputSize, 1f, dWeightIh, inputSize);
+        AccumulateRecurrentAndBias(hiddenSize, gateSize, rows, dGates, hiddenPrev, dWeightHh, dBiasIh, dBiasHh, biasScratch);
+    }
+
+    /// <summary>As <see cref="AccumulateWeightGradients"/> for token inputs: dW_ih[:, token[r]] += dGates[r].</summary>
+    public static void AccumulateTokenWeightGradients(int vocabulary, int hiddenSize, int gateSize, ReadOnlySpan<int> tokens,
+        ReadOnlySpan<float> dGates, ReadOnlySpan<float> hiddenPrev,
+        Span<float> dWeightIh, Span<float> dWeightHh, Span<float> dBiasIh, Span<float> dBiasHh, Span<float> biasScratch)
+    {
+        int rows = tokens.Length;
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> row = dGates.Slice(r * gateSize, gateSize);
+            int token = tokens[r];
+            for (int j = 0; j < gateSize; j++)
+                dWeightIh[j * vocabulary + token] += row[j];
+        }
+        AccumulateRecurrentAndBias(hiddenSize, gateSize, rows, dGates, hiddenPrev, dWeightHh, dBiasIh, dBiasHh, biasScratch);
+    }
+
+    /// <summary>dX = dGates·W_ih (overwritten). // dGates [rows, G·H], dX [rows, I]</summary>
+    public static void BackpropInput(ReadOnlySpan<float> weightIh, int inputSize, int gateSize, int rows, ReadOnlySpan<float> dGates, Span<float> dX)
+    {
+        Kernels.Gemm(Transpose.None, Transpose.None, rows, inputSize, gateSize, 1f, dGates, gateSize, weightIh, inputSize, 0f, dX, inputSize);
+    }
+
+    private static void AccumulateRecurrentAndBias(int hiddenSize, int gateSize, int rows, ReadOnlySpan<float> dGates, ReadOnlySpan<float> hiddenPrev,
+        Span<float> dWeightHh, Span<float> dBiasIh, Span<float> dBiasHh, Span<float> biasScratch)
+    {
+        Kernels.Gemm(Transpose.Transposed, Transpose.None, gateSize, hiddenSize, rows, 1f, dGates, gateSize, hiddenPrev, hiddenSize, 1f, dWeightHh, hiddenSize);
+        if (dBiasIh.IsEmpty)
+            return;
+        // Both biases receive the same column sum; sum once, add twice.
+        Span<float> sum = biasScratch[..gateSize];
+        sum.Clear();
+        for (int r = 0; r < rows; r++)
+            Kernels.Axpy(1f, dGates.Slice(r * gateSize, gateSize), sum);
+        Kernels.Axpy(1f, sum, dBiasIh);
+        Kernels.Axpy(1f, sum, dBiasHh);
+    }
+
+    private static void FillBias(ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, int gateSize, int rows, Span<float> gates)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            Span<float> row = gates.Slice(r * gateSize, gateSize);
+            if (biasIh.IsEmpty)
+            {
+                row.Clear();
+            }
+            else
+            {
+                biasIh.CopyTo(row);
+                Kernels.Axpy(1f, biasHh, row);
+            }
+        }
+    }
+}

@@ -1,0 +1,429 @@
+using System;
+
+namespace SimdLstm;
+
+/// <summary>
+/// A stacked LSTM or vanilla RNN (PyTorch's <c>nn.LSTM</c> / <c>nn.RNN</c>): streaming steps for inference, sequence
+/// forward passes, and backpropagation through time.
+/// </summary>
+/// <remarks>
+/// <para>Three kinds of object are kept apart. This object holds the <b>weights</b> (<see cref="Weights"/>); it never
+/// changes them, so many threads may share it while serving. A <see cref="RecurrentState"/> holds h (and c) of the
+/// streams one caller runs. A <see cref="RecurrentWorkspace"/> holds scratch and the activations a forward pass saves for
+/// backward. A thread needs its own state and workspace; with them, <see cref="Step(ReadOnlySpan{float}, RecurrentState, RecurrentWorkspace, Span{float})"/>,
+/// <see cref="Forward(ReadOnlySpan{float}, int, RecurrentState, RecurrentWorkspace, Span{float}, bool)"/> and
+/// <see cref="Backward"/> allocate nothing.</para>
+/// <para>Layouts are time-major: inputs [T, B, I], outputs [T, B, H] (batch-first [B, T, ·] on request), states [L, B, H].
+/// A sequence forward projects the inputs of all steps with one matrix product, then runs the recurrence step by step.
+/// Backward runs the pointwise backward and dh_{t−1} = W_hhᵀ·dgates per step in reverse, then forms the weight gradients
+/// with one matrix product each over all steps.</para>
+/// </remarks>
+public sealed class RecurrentLayer
+{
+    /// <summary>Wraps existing weights (for example views into a whole model's <see cref="ParameterBuffer"/>).</summary>
+    public RecurrentLayer(RecurrentParameters weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        Weights = weights;
+        Options = weights.Options;
+    }
+
+    /// <summary>Creates a network with its own weights, initialised as PyTorch does (U(−1/√H, 1/√H)) from <paramref name="seed"/>.</summary>
+    public RecurrentLayer(RecurrentOptions options, int seed = 0)
+        : this(CreateWeights(options, seed))
+    {
+    }
+
+    /// <summary>The network's shape.</summary>
+    public RecurrentOptions Options { get; }
+
+    /// <summary>The weights, in PyTorch's layout and names.</summary>
+    public RecurrentParameters Weights { get; }
+
+    /// <summary>A zero state for <paramref name="batchSize"/> streams.</summary>
+    public RecurrentState CreateState(int batchSize = 1) => new(Options, batchSize);
+
+    /// <summary>A workspace for passes of at most <paramref name="maxSteps"/> steps over at most <paramref name="maxBatch"/> streams.</summary>
+    public RecurrentWorkspace CreateWorkspace(int maxSteps, int maxBatch = 1) => new(Options, maxSteps, maxBatch);
+
+    /// <summary>A zeroed gradient buffer with the layout of <see cref="Weights"/>' buffer, viewed like the weights.</summary>
+    public RecurrentParameters CreateGradients() => new(Options, Weights.Buffer.CreateZeroedLike(), Weights.Prefix);
+
+    /// <summary>
+    /// Runs one time step of every stream in <paramref name="state"/> (the latency-sensitive streaming path) and updates the
+    /// state in place.
+    /// </summary>
+    /// <param name="input">x_t of each stream, [B, I], B = <see cref="RecurrentState.BatchSize"/>.</param>
+    /// <param name="state">h and c of the streams, read and updated.</param>
+    /// <param name="workspace">Scratch (at least B streams); its saved forward pass, if any, is discarded.</param>
+    /// <param name="output">Receives h_t of the top layer, [B, H].</param>
+    /// <exception cref="ArgumentException">A length or shape does not match; nothing has been written.</exception>
+    public void Step(ReadOnlySpan<float> input, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+    {
+        ValidateStep(state, workspace, output);
+        Guard.Length(input.Length, state.BatchSize * Options.InputSize, nameof(input));
+        StepCore(input, ReadOnlySpan<int>.Empty, state, workspace, output);
+    }
+
+    /// <summary>
+    /// Runs one time step with token inputs: stream b's input is the one-hot vector of <paramref name="tokens"/>[b]
+    /// (I = vocabulary size), applied as a column of <c>weight_ih_l0</c> rather than a product with a one-hot vector.
+    /// </summary>
+    /// <param name="tokens">One token per stream, [B], each in [0, I).</param>
+    /// <param name="state">h and c of the streams, read and updated.</param>
+    /// <param name="workspace">Scratch (at least B streams).</param>
+    /// <param name="output">Receives h_t of the top layer, [B, H].</param>
+    /// <exception cref="ArgumentException">A length does not match; nothing has been written.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A token is outside [0, I); nothing has been written.</exception>
+    public void Step(ReadOnlySpan<int> tokens, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+    {
+        ValidateStep(state, workspace, output);
+        Guard.Length(tokens.Length, state.BatchSize, nameof(tokens));
+        ValidateTokens(tokens);
+        StepCore(ReadOnlySpan<float>.Empty, tokens, state, workspace, output);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="steps"/> steps of every stream in <paramref name="state"/>, saving in <paramref name="workspace"/>
+    /// what <see cref="Backward"/> needs, and leaves the final h and c in <paramref name="state"/> (so the next chunk of the
+    /// streams continues from them, as truncated BPTT does).
+    /// </summary>
+    /// <param name="input">The inputs, [T, B, I] (or [B, T, I] when <paramref name="batchFirst"/>).</param>
+    /// <param name="steps">T, 1 ≤ T ≤ <see cref="RecurrentWorkspace.MaxSteps"/>.</param>
+    /// <param name="state">The initial state h0, c0 on entry; the final state on return.</param>
+    /// <param name="workspace">Receives the saved activations.</param>
+    /// <param name="output">Receives h_t of the top layer for every step, [T, B, H] (or [B, T, H]).</param>
+    /// <param name="batchFirst">Whether <paramref name="input"/> and <paramref name="output"/> are batch-first.</param>
+    /// <exception cref="ArgumentException">A length or shape does not match; nothing has been written.</exception>
+    public void Forward(ReadOnlySpan<float> input, int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output, bool batchFirst = false)
+    {
+        ValidateForward(steps, state, workspace, output);
+        int batch = state.BatchSize, inputSize = Options.InputSize;
+        Guard.Length(input.Length, steps * batch * inputSize, nameof(input));
+        Span<float> saved = workspace.Input.AsSpan(0, steps * batch * inputSize);
+        if (batchFirst)
+            SwapTimeAndBatch(input, batch, steps, inputSize, saved);
+        else
+            input.CopyTo(saved);
+        ForwardCore(steps, state, workspace, output, tokens: false, batchFirst);
+    }
+
+    /// <summary>
+    /// As <see cref="Forward(ReadOnlySpan{float}, int, RecurrentState, RecurrentWorkspace, Span{float}, bool)"/> with token
+    /// inputs: <paramref name="tokens"/> is [T, B] (or [B, T]), each token in [0, I).
+    /// </summary>
+    /// <exception cref="ArgumentException">A length does not match; nothing has been written.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A token is outside [0, I); nothing has been written.</exception>
+    public void Forward(ReadOnlySpan<int> tokens, int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output, bool batchFirst = false)
+    {
+        ValidateForward(steps, state, workspace, output);
+        int batch = state.BatchSize;
+        Guard.Length(tokens.Length, steps * batch, nameof(tokens));
+        ValidateTokens(tokens);
+        Span<int> saved = workspace.Tokens.AsSpan(0, steps * batch);
+        if (batchFirst)
+        {
+            for (int b = 0; b < batch; b++)
+                for (int t = 0; t < steps; t++)
+                    saved[t * batch + b] = tokens[b * steps + t];
+        }
+        else
+        {
+            tokens.CopyTo(saved);
+        }
+        ForwardCore(steps, state, workspace, output, tokens: true, batchFirst);
+    }
+
+    /// <summary>
+    /// Backpropagation through time over the pass last run by <see cref="Forward(ReadOnlySpan{float}, int, RecurrentState, RecurrentWorkspace, Span{float}, bool)"/>
+    /// with <paramref name="workspace"/>. dh and dc flow from step t+1 back to step t; the gradient stops at the start of
+    /// the pass (truncated BPTT stops here between chunks).
+    /// </summary>
+    /// <param name="dOutput">dL/d(output), in the forward pass's layout: [T, B, H] (or [B, T, H]).</param>
+    /// <param name="workspace">The workspace of the forward pass.</param>
+    /// <param name="gradients">Parameter gradients, <b>accumulated</b> into (the caller zeroes them).</param>
+    /// <param name="dInput">Receives dL/d(input), [T, B, I] (or [B, T, I]); empty to skip. Must be empty for token inputs.</param>
+    /// <param name="dFinalHidden">dL/dh_T of every layer, [L, B, H]; empty for zero.</param>
+    /// <param name="dFinalCell">dL/dc_T of every layer, [L, B, H] (LSTM); empty for zero.</param>
+    /// <param name="dInitialHidden">Receives dL/dh_0, [L, B, H]; empty to skip.</param>
+    /// <param name="dInitialCell">Receives dL/dc_0, [L, B, H] (LSTM); empty to skip.</param>
+    /// <exception cref="InvalidOperationException">The workspace holds no forward pass (or a step ran since).</exception>
+    /// <exception cref="ArgumentException">A length or the gradients' shape does not match; nothing has been written.</exception>
+    public void Backward(ReadOnlySpan<float> dOutput, RecurrentWorkspace workspace, RecurrentParameters gradients, Span<float> dInput = default,
+        ReadOnlySpan<float> dFinalHidden = default, ReadOnlySpan<float> dFinalCell = default,
+        Span<float> dInitialHidden = default, Span<float> dInitialCell = default)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        ArgumentNullException.ThrowIfNull(gradients);
+        ValidateWorkspace(workspace);
+        if (!workspace.HasSaved)
+            throw new InvalidOperationException("The workspace holds no forward pass to backpropagate: run Forward with it first (Step discards a saved pass).");
+        if (gradients.Options != Options)
+            throw new ArgumentException($"Expected gradients for {Describe(Options)} but got gradients for {Describe(gradients.Options)}.", nameof(gradients));
+        int steps = workspace.SavedSteps, batch = workspace.SavedBatch;
+        int h = Options.HiddenSize, layers = Options.NumLayers;
+        int stateLength = layers * batch * h;
+        bool lstm = Options.Cell == CellKind.Lstm;
+        Guard.Length(dOutput.Length, steps * batch * h, nameof(dOutput));
+        if (!dInput.IsEmpty)
+        {
+            if (workspace.SavedTokens)
+                throw new ArgumentException("The forward pass took token inputs, which have no gradient; pass an empty dInput.", nameof(dInput));
+            Guard.Length(dInput.Length, steps * batch * Options.InputSize, nameof(dInput));
+        }
+        if (!dFinalHidden.IsEmpty)
+            Guard.Length(dFinalHidden.Length, stateLength, nameof(dFinalHidden));
+        if (!dInitialHidden.IsEmpty)
+            Guard.Length(dInitialHidden.Length, stateLength, nameof(dInitialHidden));
+        if (!lstm && !dFinalCell.IsEmpty)
+            throw new ArgumentException("An RNN has no cell state; pass an empty dFinalCell.", nameof(dFinalCell));
+        if (!lstm && !dInitialCell.IsEmpty)
+            throw new ArgumentException("An RNN has no cell state; pass an empty dInitialCell.", nameof(dInitialCell));
+        if (!dFinalCell.IsEmpty)
+            Guard.Length(dFinalCell.Length, stateLength, nameof(dFinalCell));
+        if (!dInitialCell.IsEmpty)
+            Guard.Length(dInitialCell.Length, stateLength, nameof(dInitialCell));
+
+        BackwardCore(dOutput, workspace, gradients, dInput, dFinalHidden, dFinalCell, dInitialHidden, dInitialCell, steps, batch);
+    }
+
+    // Exactly one of input [B, I] and tokens [B] is non-empty.
+    private void StepCore(ReadOnlySpan<float> input, ReadOnlySpan<int> tokens, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+    {
+        workspace.HasSaved = false;
+        int batch = state.BatchSize, h = Options.HiddenSize, g = Options.GateSize;
+        Span<float> gates = workspace.Gates.AsSpan(0, batch * g);
+        for (int l = 0; l < Options.NumLayers; l++)
+        {
+            int inputSize = Options.LayerInputSize(l);
+            Span<float> hidden = state.HiddenOf(l);
+            if (l == 0 && !tokens.IsEmpty)
+                CellMath.ProjectTokens(Weights.WeightIh(0), Weights.BiasIh(0), Weights.BiasHh(0), inputSize, g, tokens, gates);
+            else
+                CellMath.ProjectInput(Weights.WeightIh(l), Weights.BiasIh(l), Weights.BiasHh(l), inputSize, g, batch,
+                    l == 0 ? input : state.HiddenOf(l - 1), gates);
+            CellMath.AddRecurrent(Weights.WeightHh(l), h, g, batch, hidden, gates);
+            if (Options.Cell == CellKind.Lstm)
+            {
+                Span<float> cell = state.CellOf(l);
+                LstmCell.Forward(h, batch, gates, cell, cell, hidden);
+            }
+            else
+            {
+                RnnCell.Forward(Options.Activation, h, batch, gates, hidden);
+            }
+        }
+        state.HiddenOf(Options.NumLayers - 1).CopyTo(output);
+    }
+
+    private void ForwardCore(int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output, bool tokens, bool batchFirst)
+    {
+        int batch = state.BatchSize, h = Options.HiddenSize, g = Options.GateSize;
+        int rows = steps * batch, bh = batch * h;
+        bool lstm = Options.Cell == CellKind.Lstm;
+        for (int l = 0; l < Options.NumLayers; l++)
+        {
+            int inputSize = Options.LayerInputSize(l);
+            Span<float> gates = LayerGates(workspace, l, steps, batch);
+            Span<float> hidden = LayerStates(workspace.Hidden, l, steps, batch);
+            Span<float> cell = lstm ? LayerStates(workspace.Cell, l, steps, batch) : Span<float>.Empty;
+
+            // One matrix product projects the inputs of all steps: gates[t, b] = b_ih + b_hh + W_ih·x[t, b].
+            if (l == 0 && tokens)
+                CellMath.ProjectTokens(Weights.WeightIh(0), Weights.BiasIh(0), Weights.BiasHh(0), inputSize, g, workspace.Tokens.AsSpan(0, rows), gates);
+            else
+                CellMath.ProjectInput(Weights.WeightIh(l), Weights.BiasIh(l), Weights.BiasHh(l), inputSize, g, rows,
+                    l == 0 ? workspace.Input.AsSpan(0, rows * inputSize) : LayerStates(workspace.Hidden, l - 1, steps, batch)[bh..], gates);
+
+            state.HiddenOf(l).CopyTo(hidden[..bh]);
+            if (lstm)
+                state.CellOf(l).CopyTo(cell[..bh]);
+            for (int t = 0; t < steps; t++)
+            {
+                Span<float> gatesT = gates.Slice(t * batch * g, batch * g);
+                CellMath.AddRecurrent(Weights.WeightHh(l), h, g, batch, hidden.Slice(t * bh, bh), gatesT);
+                if (lstm)
+                    LstmCell.Forward(h, batch, gatesT, cell.Slice(t * bh, bh), cell.Slice((t + 1) * bh, bh), hidden.Slice((t + 1) * bh, bh));
+                else
+                    RnnCell.Forward(Options.Activation, h, batch, gatesT, hidden.Slice((t + 1) * bh, bh));
+            }
+            hidden.Slice(steps * bh, bh).CopyTo(state.HiddenOf(l));
+            if (lstm)
+                cell.Slice(steps * bh, bh).CopyTo(state.CellOf(l));
+        }
+
+        ReadOnlySpan<float> top = LayerStates(workspace.Hidden, Options.NumLayers - 1, steps, batch)[bh..];
+        if (batchFirst)
+            SwapTimeAndBatch(top, steps, batch, h, output);
+        else
+            top.CopyTo(output);
+
+        workspace.SavedSteps = steps;
+        workspace.SavedBatch = batch;
+        workspace.SavedTokens = tokens;
+        workspace.SavedBatchFirst = batchFirst;
+        workspace.HasSaved = true;
+    }
+
+    private void BackwardCore(ReadOnlySpan<float> dOutput, RecurrentWorkspace workspace, RecurrentParameters gradients, Span<float> dInput,
+        ReadOnlySpan<float> dFinalHidden, ReadOnlySpan<float> dFinalCell, Span<float> dInitialHidden, Span<float> dInitialCell, int steps, int batch)
+    {
+        int h = Options.HiddenSize, g = Options.GateSize, rows = steps * batch, bh = batch * h;
+        bool lstm = Options.Cell == CellKind.Lstm;
+        bool batchFirst = workspace.SavedBatchFirst;
+
+        // dUpper holds dL/d(output of the layer being processed), time-major.
+        Span<float> dUpper = workspace.DUpper.AsSpan(0, rows * h);
+        if (batchFirst)
+            SwapTimeAndBatch(dOutput, batch, steps, h, dUpper);
+        else
+            dOutput.CopyTo(dUpper);
+
+        Span<float> carryH = workspace.CarryHidden.AsSpan(0, bh);
+        Span<float> carryC = workspace.CarryCell.AsSpan(0, bh);
+        Span<float> dHiddenTotal = workspace.DHiddenTotal.AsSpan(0, bh);
+        Span<float> dGates = workspace.DGates.AsSpan(0, rows * g);
+        float[] upperArray = workspace.DUpper, lowerArray = workspace.DLower;
+
+        for (int l = Options.NumLayers - 1; l >= 0; l--)
+        {
+            int inputSize = Options.LayerInputSize(l);
+            ReadOnlySpan<float> gates = LayerGates(workspace, l, steps, batch);
+            ReadOnlySpan<float> hidden = LayerStates(workspace.Hidden, l, steps, batch);
+            ReadOnlySpan<float> cell = lstm ? LayerStates(workspace.Cell, l, steps, batch) : ReadOnlySpan<float>.Empty;
+            dUpper = upperArray.AsSpan(0, rows * h);
+
+            if (dFinalHidden.IsEmpty) carryH.Clear(); else dFinalHidden.Slice(l * bh, bh).CopyTo(carryH);
+            if (lstm)
+            {
+                if (dFinalCell.IsEmpty) carryC.Clear(); else dFinalCell.Slice(l * bh, bh).CopyTo(carryC);
+            }
+
+            for (int t = steps - 1; t >= 0; t--)
+            {
+                // All of dL/dh_t: from this step's output and from step t+1 through W_hh.
+                dUpper.Slice(t * bh, bh).CopyTo(dHiddenTotal);
+                Kernels.Axpy(1f, carryH, dHiddenTotal);
+                Span<float> dGatesT = dGates.Slice(t * batch * g, batch * g);
+                if (lstm)
+                    LstmCell.Backward(h, batch, gates.Slice(t * batch * g, batch * g), cell.Slice(t * bh, bh), cell.Slice((t + 1) * bh, bh), dHiddenTotal, carryC, dGatesT);
+                else
+                    RnnCell.Backward(Options.Activation, h, batch, hidden.Slice((t + 1) * bh, bh), dHiddenTotal, dGatesT);
+                CellMath.BackpropRecurrent(Weights.WeightHh(l), h, g, batch, dGatesT, carryH);
+            }
+            if (!dInitialHidden.IsEmpty)
+                carryH.CopyTo(dInitialHidden.Slice(l * bh, bh));
+            if (lstm && !dInitialCell.IsEmpty)
+                carryC.CopyTo(dInitialCell.Slice(l * bh, bh));
+
+            // Weight gradients: one product each over all steps.
+            ReadOnlySpan<float> hiddenPrev = hidden[..(rows * h)];
+            if (l == 0 && workspace.SavedTokens)
+            {
+                CellMath.AccumulateTokenWeightGradients(inputSize, h, g, workspace.Tokens.AsSpan(0, rows), dGates, hiddenPrev,
+                    gradients.WeightIh(0), gradients.WeightHh(0), gradients.BiasIh(0), gradients.BiasHh(0), workspace.DBias);
+            }
+            else
+            {
+                ReadOnlySpan<float> x = l == 0 ? workspace.Input.AsSpan(0, rows * inputSize) : LayerStates(workspace.Hidden, l - 1, steps, batch)[bh..];
+                CellMath.AccumulateWeightGradients(inputSize, h, g, rows, dGates, x, hiddenPrev,
+                    gradients.WeightIh(l), gradients.WeightHh(l), gradients.BiasIh(l), gradients.BiasHh(l), workspace.DBias);
+            }
+
+            if (l > 0)
+            {
+                // dL/d(input of layer l) is dL/d(output of layer l−1).
+                CellMath.BackpropInput(Weights.WeightIh(l), inputSize, g, rows, dGates, lowerArray.AsSpan(0, rows * inputSize));
+                (upperArray, lowerArray) = (lowerArray, upperArray);
+            }
+            else if (!dInput.IsEmpty)
+            {
+                Span<float> dX = lowerArray.AsSpan(0, rows * inputSize);
+                CellMath.BackpropInput(Weights.WeightIh(0), inputSize, g, rows, dGates, dX);
+                if (batchFirst)
+                    SwapTimeAndBatch(dX, steps, batch, inputSize, dInput);
+                else
+                    dX.CopyTo(dInput);
+            }
+        }
+    }
+
+    // [L, T, B, G·H] with the pass's own T and B, so each layer's gates are contiguous rows.
+    private Span<float> LayerGates(RecurrentWorkspace workspace, int layer, int steps, int batch)
+    {
+        int length = steps * batch * Options.GateSize;
+        return workspace.Gates.AsSpan(layer * length, length);
+    }
+
+    // [L, T+1, B, H]: index 0 of each layer holds the initial state.
+    private Span<float> LayerStates(float[] states, int layer, int steps, int batch)
+    {
+        int length = (steps + 1) * batch * Options.HiddenSize;
+        return states.AsSpan(layer * length, length);
+    }
+
+    // [outer, inner, width] → [inner, outer, width].
+    private static void SwapTimeAndBatch(ReadOnlySpan<float> source, int outer, int inner, int width, Span<float> destination)
+    {
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+                source.Slice((o * inner + i) * width, width).CopyTo(destination.Slice((i * outer + o) * width, width));
+    }
+
+    private void ValidateStep(RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(workspace);
+        ValidateState(state);
+        ValidateWorkspace(workspace);
+        if (state.BatchSize > workspace.MaxBatch)
+            throw new ArgumentException($"The state has batch size {state.BatchSize} but the workspace holds at most {workspace.MaxBatch}.", nameof(workspace));
+        Guard.Length(output.Length, state.BatchSize * Options.HiddenSize, nameof(output));
+    }
+
+    private void ValidateForward(int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(workspace);
+        ValidateState(state);
+        ValidateWorkspace(workspace);
+        if (steps < 1 || steps > workspace.MaxSteps)
+            throw new ArgumentOutOfRangeException(nameof(steps), steps, $"Expected 1 to {workspace.MaxSteps} steps (the workspace's maximum).");
+        if (state.BatchSize > workspace.MaxBatch)
+            throw new ArgumentException($"The state has batch size {state.BatchSize} but the workspace holds at most {workspace.MaxBatch}.", nameof(workspace));
+        Guard.Length(output.Length, steps * state.BatchSize * Options.HiddenSize, nameof(output));
+    }
+
+    private void ValidateState(RecurrentState state)
+    {
+        if (state.Options != Options)
+            throw new ArgumentException($"Expected a state for {Describe(Options)} but got one for {Describe(state.Options)}.", nameof(state));
+    }
+
+    private void ValidateWorkspace(RecurrentWorkspace workspace)
+    {
+        if (workspace.Options != Options)
+            throw new ArgumentException($"Expected a workspace for {Describe(Options)} but got one for {Describe(workspace.Options)}.", nameof(workspace));
+    }
+
+    private void ValidateTokens(ReadOnlySpan<int> tokens)
+    {
+        int vocabulary = Options.InputSize;
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            if ((uint)tokens[i] >= (uint)vocabulary)
+                throw new ArgumentOutOfRangeException(nameof(tokens), tokens[i], $"Token at index {i} is {tokens[i]}; expected a value in [0, {vocabulary}).");
+        }
+    }
+
+    private static string Describe(RecurrentOptions o) =>
+        $"{o.Cell}(inputSize: {o.InputSize}, hiddenSize: {o.HiddenSize}, numLayers: {o.NumLayers}, bias: {o.Bias}{(o.Cell == CellKind.Rnn ? ", " + o.Activation : "")})";
+
+    private static RecurrentParameters CreateWeights(RecurrentOptions options, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var weights = new RecurrentParameters(options, new ParameterBuffer(RecurrentParameters.Layout(options)));
+        weights.InitializeUniform(seed);
+        return weights;
+    }
+}

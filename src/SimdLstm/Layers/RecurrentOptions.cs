@@ -1,0 +1,82 @@
+using System;
+
+namespace SimdLstm;
+
+/// <summary>The kind of recurrent cell.</summary>
+public enum CellKind
+{
+    /// <summary>Long short-term memory: four gates (i, f, g, o in PyTorch's order), a cell state c and a hidden state h.</summary>
+    Lstm = 0,
+
+    /// <summary>Vanilla (Elman) RNN: one gate, h = act(W_ih·x + b_ih + W_hh·h₋₁ + b_hh) with tanh or ReLU.</summary>
+    Rnn = 1,
+}
+
+/// <summary>
+/// The shape of a stacked recurrent network, as the arguments of PyTorch's <c>nn.LSTM</c> / <c>nn.RNN</c>.
+/// </summary>
+public sealed record RecurrentOptions
+{
+    /// <summary>Creates options, validating every size.</summary>
+    /// <param name="cell">LSTM or vanilla RNN.</param>
+    /// <param name="inputSize">Features per input step (I). For token inputs, the vocabulary size.</param>
+    /// <param name="hiddenSize">Features of the hidden state (H).</param>
+    /// <param name="numLayers">Number of stacked layers; layer l &gt; 0 takes layer l−1's h as input.</param>
+    /// <param name="bias">Whether the layers have <c>bias_ih</c> and <c>bias_hh</c>.</param>
+    /// <param name="activation">The nonlinearity of an RNN cell (ignored for LSTM).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is less than 1.</exception>
+    public RecurrentOptions(CellKind cell, int inputSize, int hiddenSize, int numLayers = 1, bool bias = true, RnnActivation activation = RnnActivation.Tanh)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(numLayers, 1);
+        if (!Enum.IsDefined(cell))
+            throw new ArgumentOutOfRangeException(nameof(cell), cell, "Unknown cell kind.");
+        if (!Enum.IsDefined(activation))
+            throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
+        // Keep every buffer of one layer's gates for a batch row addressable with int offsets.
+        if ((long)hiddenSize * 4 * Math.Max(inputSize, hiddenSize) > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(hiddenSize), hiddenSize, "The weight matrices would not fit in one array.");
+        Cell = cell;
+        InputSize = inputSize;
+        HiddenSize = hiddenSize;
+        NumLayers = numLayers;
+        Bias = bias;
+        Activation = activation;
+    }
+
+    /// <summary>LSTM or vanilla RNN.</summary>
+    public CellKind Cell { get; }
+
+    /// <summary>Features per input step (I).</summary>
+    public int InputSize { get; }
+
+    /// <summary>Features of the hidden state (H).</summary>
+    public int HiddenSize { get; }
+
+    /// <summary>Number of stacked layers.</summary>
+    public int NumLayers { get; }
+
+    /// <summary>Whether the layers have biases.</summary>
+    public bool Bias { get; }
+
+    /// <summary>The RNN nonlinearity (LSTM ignores it).</summary>
+    public RnnActivation Activation { get; }
+
+    /// <summary>Gate blocks per layer: 4 for LSTM, 1 for RNN.</summary>
+    public int GateCount => Cell == CellKind.Lstm ? 4 : 1;
+
+    /// <summary>Rows of each layer's weight matrices: <see cref="GateCount"/> · H.</summary>
+    public int GateSize => GateCount * HiddenSize;
+
+    /// <summary>Input features of layer <paramref name="layer"/>: I for layer 0, H above it.</summary>
+    public int LayerInputSize(int layer) => layer == 0 ? InputSize : HiddenSize;
+
+    /// <summary>Creates LSTM options.</summary>
+    public static RecurrentOptions Lstm(int inputSize, int hiddenSize, int numLayers = 1, bool bias = true) =>
+        new(CellKind.Lstm, inputSize, hiddenSize, numLayers, bias);
+
+    /// <summary>Creates vanilla RNN options.</summary>
+    public static RecurrentOptions Rnn(int inputSize, int hiddenSize, int numLayers = 1, bool bias = true, RnnActivation activation = RnnActivation.Tanh) =>
+        new(CellKind.Rnn, inputSize, hiddenSize, numLayers, bias, activation);
+}

@@ -1,0 +1,77 @@
+using System;
+
+namespace SimdLstm;
+
+/// <summary>
+/// Scratch memory and saved activations for a stacked recurrent network, allocated once for at most
+/// <see cref="MaxSteps"/> steps of at most <see cref="MaxBatch"/> streams. Forward saves here exactly what backward needs;
+/// steps and passes that fit allocate nothing.
+/// </summary>
+/// <remarks>
+/// A workspace belongs to one thread at a time. Its contents are valid for a <see cref="RecurrentLayer.Backward"/> only
+/// until the next forward pass or step run with it.
+/// </remarks>
+public sealed class RecurrentWorkspace
+{
+    /// <summary>Creates a workspace for a network shaped by <paramref name="options"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A size is less than 1, or the buffers would not fit in arrays.</exception>
+    public RecurrentWorkspace(RecurrentOptions options, int maxSteps, int maxBatch)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSteps, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
+        Options = options;
+        MaxSteps = maxSteps;
+        MaxBatch = maxBatch;
+        int h = options.HiddenSize, g = options.GateSize, layers = options.NumLayers;
+        int widest = Math.Max(options.InputSize, h);
+        long rows = (long)maxSteps * maxBatch;
+        Gates = new float[Checked((long)layers * rows * g, nameof(maxSteps))];
+        Hidden = new float[Checked((long)layers * (maxSteps + 1) * maxBatch * h, nameof(maxSteps))];
+        Cell = options.Cell == CellKind.Lstm ? new float[Hidden.Length] : [];
+        Input = new float[Checked(rows * options.InputSize, nameof(maxSteps))];
+        Tokens = new int[rows];
+        DGates = new float[Checked(rows * g, nameof(maxSteps))];
+        DUpper = new float[Checked(rows * widest, nameof(maxSteps))];
+        DLower = new float[DUpper.Length];
+        CarryHidden = new float[maxBatch * h];
+        CarryCell = new float[maxBatch * h];
+        DHiddenTotal = new float[maxBatch * h];
+        DBias = new float[g];
+    }
+
+    /// <summary>The network shape this workspace serves.</summary>
+    public RecurrentOptions Options { get; }
+
+    /// <summary>The largest number of steps a forward pass may run with this workspace.</summary>
+    public int MaxSteps { get; }
+
+    /// <summary>The largest batch a forward pass or step may run with this workspace.</summary>
+    public int MaxBatch { get; }
+
+    // Saved by forward, read by backward. Layouts are time-major with the batch size of the last forward pass.
+    internal float[] Gates { get; }         // [L, T, B, G·H]: activated gates (LSTM) or the output h (RNN reads Hidden instead)
+    internal float[] Hidden { get; }        // [L, T+1, B, H]: index 0 is h0, index t+1 is h_t
+    internal float[] Cell { get; }          // [L, T+1, B, H]: index 0 is c0 (LSTM only)
+    internal float[] Input { get; }         // [T, B, I]: the dense input, time-major
+    internal int[] Tokens { get; }          // [T, B]: the token input
+
+    // Backward scratch.
+    internal float[] DGates { get; }        // [T, B, G·H]
+    internal float[] DUpper { get; }        // [T, B, max(I, H)]: dL/d(output of the current layer)
+    internal float[] DLower { get; }        // [T, B, max(I, H)]: dL/d(input of the current layer)
+    internal float[] CarryHidden { get; }   // [B, H]: dh flowing from step t+1 to t
+    internal float[] CarryCell { get; }     // [B, H]: dc flowing from step t+1 to t
+    internal float[] DHiddenTotal { get; }  // [B, H]
+    internal float[] DBias { get; }         // [G·H]
+
+    // What the last forward pass saved.
+    internal int SavedSteps { get; set; }
+    internal int SavedBatch { get; set; }
+    internal bool SavedTokens { get; set; }
+    internal bool SavedBatchFirst { get; set; }
+    internal bool HasSaved { get; set; }
+
+    private static int Checked(long length, string paramName) =>
+        length <= Array.MaxLength ? (int)length : throw new ArgumentOutOfRangeException(paramName, "The workspace would not fit in one array; use fewer steps or a smaller batch.");
+}
