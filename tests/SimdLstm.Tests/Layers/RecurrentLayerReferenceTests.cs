@@ -37,8 +37,10 @@ public class RecurrentLayerReferenceTests
     public void LargerShape_ForwardAndBackward_MatchReference(CellKind cell)
     {
         // Larger than the property's shapes so that every kernel's vector path and blocking (not just remainders) runs.
+        // Weights as PyTorch initialises them, U(−1/√H, 1/√H): with the property's ±0.6 at H = 45 the recurrence would
+        // amplify gradients ~2× per step, outside the regime the tolerance above is derived for.
         var shape = new RecurrentShape(InputSize: 37, HiddenSize: 45, Steps: 6, BatchSize: 5, Layers: 2, HasBias: true, RnnActivation.Tanh);
-        CheckAgainstReference(new RecurrentCase(shape, 99), cell);
+        CheckAgainstReference(new RecurrentCase(shape, 99), cell, weightScale: 1 / Math.Sqrt(shape.HiddenSize));
     }
 
     [Theory]
@@ -121,12 +123,12 @@ public class RecurrentLayerReferenceTests
             ReferenceComparison.AssertClose(name, gradients.Buffer[name].Span, values, RelativeTolerance, AbsoluteTolerance);
     }
 
-    private static void CheckAgainstReference(RecurrentCase testCase, CellKind cell)
+    private static void CheckAgainstReference(RecurrentCase testCase, CellKind cell, double weightScale = 0.6)
     {
         RecurrentShape s = testCase.Shape;
         SeededRandom random = testCase.CreateRandom();
         var options = new RecurrentOptions(cell, s.InputSize, s.HiddenSize, s.Layers, s.HasBias, s.Activation);
-        ReferenceWeights reference = new ReferenceWeights(cell, s.InputSize, s.HiddenSize, s.Layers, s.HasBias, s.Activation).Randomize(random, 0.6);
+        ReferenceWeights reference = new ReferenceWeights(cell, s.InputSize, s.HiddenSize, s.Layers, s.HasBias, s.Activation).Randomize(random, weightScale);
         RecurrentLayer layer = CreateLayer(options, reference);
         int stateLength = s.Layers * s.BatchSize * s.HiddenSize;
         float[] input = random.UniformSingle(s.Steps * s.BatchSize * s.InputSize, -1, 1);
@@ -150,19 +152,41 @@ public class RecurrentLayerReferenceTests
         double[] eInput = new double[input.Length], eH0 = new double[stateLength], eC0 = new double[stateLength];
         RecurrentReference.Backward(f, ToDouble(dOutput), ToDouble(dHN), lstm ? ToDouble(dCN) : null, expected, eInput, eH0, eC0);
 
-        ReferenceComparison.AssertClose("output", output, f.Output, RelativeTolerance, AbsoluteTolerance);
-        ReferenceComparison.AssertClose("hN", state.Hidden, f.HN, RelativeTolerance, AbsoluteTolerance);
-        if (lstm) ReferenceComparison.AssertClose("cN", state.Cell, f.CN, RelativeTolerance, AbsoluteTolerance);
-        AssertGradientsMatch(gradients, expected);
-        ReferenceComparison.AssertClose("dInput", dInput, eInput, RelativeTolerance, AbsoluteTolerance);
-        ReferenceComparison.AssertClose("dH0", dH0, eH0, RelativeTolerance, AbsoluteTolerance);
-        if (lstm) ReferenceComparison.AssertClose("dC0", dC0, eC0, RelativeTolerance, AbsoluteTolerance);
+        var worst = new WorstComparison();
+        worst.Add(ReferenceComparison.AssertClose("output", output, f.Output, RelativeTolerance, AbsoluteTolerance));
+        worst.Add(ReferenceComparison.AssertClose("hN", state.Hidden, f.HN, RelativeTolerance, AbsoluteTolerance));
+        if (lstm) worst.Add(ReferenceComparison.AssertClose("cN", state.Cell, f.CN, RelativeTolerance, AbsoluteTolerance));
+        AssertGradientsMatch(gradients, expected, worst);
+        worst.Add(ReferenceComparison.AssertClose("dInput", dInput, eInput, RelativeTolerance, AbsoluteTolerance));
+        worst.Add(ReferenceComparison.AssertClose("dH0", dH0, eH0, RelativeTolerance, AbsoluteTolerance));
+        if (lstm) worst.Add(ReferenceComparison.AssertClose("dC0", dC0, eC0, RelativeTolerance, AbsoluteTolerance));
+        worst.Report($"{cell} {s}");
     }
 
-    private static void AssertGradientsMatch(RecurrentParameters actual, ReferenceWeights expected)
+    private static void AssertGradientsMatch(RecurrentParameters actual, ReferenceWeights expected, WorstComparison? worst = null)
     {
         foreach ((string name, double[] values) in expected.Named())
-            ReferenceComparison.AssertClose("d" + name, actual.Buffer[name].Span, values, RelativeTolerance, AbsoluteTolerance);
+        {
+            ComparisonResult result = ReferenceComparison.AssertClose("d" + name, actual.Buffer[name].Span, values, RelativeTolerance, AbsoluteTolerance);
+            worst?.Add(result);
+        }
+    }
+
+    /// <summary>Tracks the comparison closest to its tolerance, and writes it to the test output (the margin of a passing check).</summary>
+    private sealed class WorstComparison
+    {
+        private ComparisonResult? _worst;
+        private double _maxDifference;
+
+        public void Add(ComparisonResult result)
+        {
+            _maxDifference = Math.Max(_maxDifference, result.MaxAbsoluteDifference);
+            if (_worst is null || result.WorstRatio > _worst.WorstRatio)
+                _worst = result;
+        }
+
+        public void Report(string what) =>
+            TestContext.Current.TestOutputHelper?.WriteLine($"{what}: max |fast − reference| {_maxDifference:G3}; closest to tolerance: {_worst}");
     }
 
     /// <summary>A fast layer whose float weights equal the reference's, which is then rounded to those float values.</summary>
