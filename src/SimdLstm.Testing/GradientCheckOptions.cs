@@ -24,6 +24,23 @@ public sealed record GradientCheckOptions
     /// </summary>
     public int MaxElementsPerTensor { get; init; } = int.MaxValue;
 
+    /// <summary>
+    /// The finite-difference formula. Default <see cref="DifferenceStencil.ThreePoint"/>, the classic central difference;
+    /// <see cref="DifferenceStencil.FivePoint"/> costs twice the loss evaluations and, with a step near 1e-3, is about a
+    /// hundred times more accurate.
+    /// </summary>
+    public DifferenceStencil Stencil { get; init; } = DifferenceStencil.ThreePoint;
+
     /// <summary>Seed of the element sample taken when a tensor is larger than <see cref="MaxElementsPerTensor"/>.</summary>
     public ulong SampleSeed { get; init; } = 0x5EED;
+}
+
+/// <summary>The finite-difference formula of a <see cref="GradientChecker"/>.</summary>
+public enum DifferenceStencil
+{
+    /// <summary>(L(x + h) − L(x − h)) / 2h: truncation error O(h²), rounding error O(δ/h).</summary>
+    ThreePoint = 0,
+
+    /// <summary>(−L(x + 2h) + 8·L(x + h) − 8·L(x − h) + L(x − 2h)) / 12h: truncation error O(h⁴), rounding error O(δ/h).</summary>
+    FivePoint = 1,
 }

@@ -48,6 +48,22 @@ public class GradientCheckerTests
     }
 
     [Fact]
+    public void FivePointStencil_IsFarMoreAccurateThanThreePointAtTheSameStep()
+    {
+        (double[] a, double[] b) = Point();
+        (double[] dA, double[] dB) = KnownGradient(a, b);
+        var three = new GradientCheckOptions { Step = 1e-3 };
+        var five = new GradientCheckOptions { Step = 1e-3, Stencil = DifferenceStencil.FivePoint };
+        double threeError = GradientChecker.Check(() => Loss(a, b), [new("a", a, dA), new("b", b, dB)], three).Tensors.Max(t => t.MaxAbsoluteDifference);
+        double fiveError = GradientChecker.Check(() => Loss(a, b), [new("a", a, dA), new("b", b, dB)], five).Tensors.Max(t => t.MaxAbsoluteDifference);
+        TestContext.Current.TestOutputHelper?.WriteLine($"h = 1e-3: three-point max |a − n| {threeError:G3}, five-point {fiveError:G3}");
+        // The sin term's third derivative is ~|b₁|³ ≈ 3.4, so the three-point truncation error h²·|L‴|/6 is ~6e-7; the
+        // five-point one, h⁴·|L⁽⁵⁾|/30 with |L⁽⁵⁾| ≤ |b₁|⁵ ≈ 7.6, is ~3e-13, under the rounding error δ/h ≈ 1e-12.
+        Assert.True(threeError > 1e-7, $"three-point error {threeError}");
+        Assert.True(fiveError < 1e-10, $"five-point error {fiveError}");
+    }
+
+    [Fact]
     public void WrongGradientInOneTensor_FailsNamingThatTensorAndElement()
     {
         (double[] a, double[] b) = Point();
