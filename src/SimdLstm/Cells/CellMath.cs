@@ -46,6 +46,29 @@ internal static class CellMath
             Kernels.Gemm(Transpose.None, Transpose.Transposed, batch, gateSize, hiddenSize, 1f, hidden, hiddenSize, weightHh, hiddenSize, 1f, gates, gateSize);
     }
 
+    /// <summary>
+    /// Packs W_hh [G·H, H] once for <see cref="AddRecurrentPacked"/> (as op(B) = W_hhᵀ [H, G·H]), so the T per-step
+    /// products of a pass share one packing. // packed: <see cref="RecurrentPackedLength"/> floats
+    /// </summary>
+    public static void PackRecurrentForward(ReadOnlySpan<float> weightHh, int hiddenSize, int gateSize, Span<float> packed) =>
+        Kernels.PackGemmB(Transpose.Transposed, hiddenSize, gateSize, weightHh, hiddenSize, packed);
+
+    /// <summary>Packs W_hh [G·H, H] once for <see cref="BackpropRecurrentPacked"/> (as op(B) = W_hh [G·H, H]).</summary>
+    public static void PackRecurrentBackward(ReadOnlySpan<float> weightHh, int hiddenSize, int gateSize, Span<float> packed) =>
+        Kernels.PackGemmB(Transpose.None, gateSize, hiddenSize, weightHh, hiddenSize, packed);
+
+    /// <summary>Floats needed by either packed form of W_hh.</summary>
+    public static int RecurrentPackedLength(int hiddenSize, int gateSize) =>
+        Math.Max(Kernels.PackedBLength(hiddenSize, gateSize), Kernels.PackedBLength(gateSize, hiddenSize));
+
+    /// <summary>As <see cref="AddRecurrent"/> through W_hh packed by <see cref="PackRecurrentForward"/>; bitwise the same result for batch &gt; 1.</summary>
+    public static void AddRecurrentPacked(ReadOnlySpan<float> packedHh, int hiddenSize, int gateSize, int batch, ReadOnlySpan<float> hidden, Span<float> gates) =>
+        Kernels.GemmPackedB(batch, gateSize, hiddenSize, hidden, hiddenSize, packedHh, 1f, gates, gateSize);
+
+    /// <summary>As <see cref="BackpropRecurrent"/> through W_hh packed by <see cref="PackRecurrentBackward"/>; bitwise the same result.</summary>
+    public static void BackpropRecurrentPacked(ReadOnlySpan<float> packedHh, int hiddenSize, int gateSize, int batch, ReadOnlySpan<float> dGates, Span<float> dHidden) =>
+        Kernels.GemmPackedB(batch, hiddenSize, gateSize, dGates, gateSize, packedHh, 0f, dHidden, hiddenSize);
+
     /// <summary>dHidden[b] = W_hhᵀ·dGates[b] (overwritten). // dGates [B, G·H], dHidden [B, H]</summary>
     public static void BackpropRecurrent(ReadOnlySpan<float> weightHh, int hiddenSize, int gateSize, int batch, ReadOnlySpan<float> dGates, Span<float> dHidden)
     {

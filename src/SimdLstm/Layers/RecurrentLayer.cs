@@ -238,10 +238,20 @@ public sealed class RecurrentLayer
             state.HiddenOf(l).CopyTo(hidden[..bh]);
             if (lstm)
                 state.CellOf(l).CopyTo(cell[..bh]);
+
+            // With a batch, W_hh is packed once here for all T step products (a batch of one uses the GEMV, which
+            // reads W_hh as stored). The packing is redone every pass, so it always reflects the current weights.
+            bool packed = batch > 1;
+            ReadOnlySpan<float> packedHh = workspace.PackedWeightHh;
+            if (packed)
+                CellMath.PackRecurrentForward(Weights.WeightHh(l), h, g, workspace.PackedWeightHh);
             for (int t = 0; t < steps; t++)
             {
                 Span<float> gatesT = gates.Slice(t * batch * g, batch * g);
-                CellMath.AddRecurrent(Weights.WeightHh(l), h, g, batch, hidden.Slice(t * bh, bh), gatesT);
+                if (packed)
+                    CellMath.AddRecurrentPacked(packedHh, h, g, batch, hidden.Slice(t * bh, bh), gatesT);
+                else
+                    CellMath.AddRecurrent(Weights.WeightHh(l), h, g, batch, hidden.Slice(t * bh, bh), gatesT);
                 if (lstm)
                     LstmCell.Forward(h, batch, gatesT, cell.Slice(t * bh, bh), cell.Slice((t + 1) * bh, bh), hidden.Slice((t + 1) * bh, bh));
                 else
@@ -299,6 +309,9 @@ public sealed class RecurrentLayer
                 if (dFinalCell.IsEmpty) carryC.Clear(); else dFinalCell.Slice(l * bh, bh).CopyTo(carryC);
             }
 
+            // W_hh packed once for the T products dh_{t−1} = dgates_t · W_hh of this layer, from the current weights.
+            CellMath.PackRecurrentBackward(Weights.WeightHh(l), h, g, workspace.PackedWeightHh);
+            ReadOnlySpan<float> packedHh = workspace.PackedWeightHh;
             for (int t = steps - 1; t >= 0; t--)
             {
                 // All of dL/dh_t: from this step's output and from step t+1 through W_hh.
@@ -309,7 +322,7 @@ public sealed class RecurrentLayer
                     LstmCell.Backward(h, batch, gates.Slice(t * batch * g, batch * g), cell.Slice(t * bh, bh), cell.Slice((t + 1) * bh, bh), dHiddenTotal, carryC, dGatesT);
                 else
                     RnnCell.Backward(Options.Activation, h, batch, hidden.Slice((t + 1) * bh, bh), dHiddenTotal, dGatesT);
-                CellMath.BackpropRecurrent(Weights.WeightHh(l), h, g, batch, dGatesT, carryH);
+                CellMath.BackpropRecurrentPacked(packedHh, h, g, batch, dGatesT, carryH);
             }
             if (!dInitialHidden.IsEmpty)
                 carryH.CopyTo(dInitialHidden.Slice(l * bh, bh));

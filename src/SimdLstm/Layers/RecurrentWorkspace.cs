@@ -38,6 +38,7 @@ public sealed class RecurrentWorkspace
         CarryCell = new float[maxBatch * h];
         DHiddenTotal = new float[maxBatch * h];
         DBias = new float[g];
+        PackedWeightHh = new float[CellMath.RecurrentPackedLength(h, g)];
     }
 
     /// <summary>The network shape this workspace serves.</summary>
@@ -64,6 +65,11 @@ public sealed class RecurrentWorkspace
     internal float[] CarryCell { get; }     // [B, H]: dc flowing from step t+1 to t
     internal float[] DHiddenTotal { get; }  // [B, H]
     internal float[] DBias { get; }         // [G·H]
+
+    // W_hh of the layer being processed, packed once per forward or backward pass for the per-step products. It is
+    // rebuilt from the weights at the start of every pass (and of every layer), never kept across passes, so an
+    // optimiser's update of the weights between passes cannot leave it stale.
+    internal float[] PackedWeightHh { get; }
 
     // What the last forward pass saved.
     internal int SavedSteps { get; set; }

@@ -81,6 +81,44 @@ public class RecurrentLayerBehaviourTests
     }
 
     [Theory]
+    [InlineData(CellKind.Lstm, 3)]
+    [InlineData(CellKind.Rnn, 3)]
+    [InlineData(CellKind.Lstm, 1)]
+    public void ForwardBackward_AfterWeightUpdate_UseTheNewWeights(CellKind cell, int batch)
+    {
+        // Forward and backward pack W_hh into the workspace; an optimiser then changes the weights through their spans.
+        // The next pass with the same workspace must see the new weights: bitwise what a fresh layer and workspace with
+        // those weights compute.
+        const int steps = 4;
+        RecurrentLayer layer = Create(cell, RnnActivation.Tanh, 2);
+        int inputSize = layer.Options.InputSize, hiddenSize = layer.Options.HiddenSize;
+        float[] input = Random(steps * batch * inputSize, 21), dOut = Random(steps * batch * hiddenSize, 22);
+        RecurrentWorkspace workspace = layer.CreateWorkspace(steps, batch);
+        float[] output = new float[dOut.Length], dInput = new float[input.Length];
+        layer.Forward(input, steps, layer.CreateState(batch), workspace, output);
+        layer.Backward(dOut, workspace, layer.CreateGradients(), dInput);
+
+        Span<float> weights = layer.Weights.Buffer.Span;
+        for (int i = 0; i < weights.Length; i++)
+            weights[i] = weights[i] * -0.75f + 0.01f;
+        RecurrentParameters gradients = layer.CreateGradients();
+        layer.Forward(input, steps, layer.CreateState(batch), workspace, output);
+        layer.Backward(dOut, workspace, gradients, dInput);
+
+        RecurrentLayer fresh = Create(cell, RnnActivation.Tanh, 2);
+        weights.CopyTo(fresh.Weights.Buffer.Span);
+        RecurrentParameters freshGradients = fresh.CreateGradients();
+        float[] freshOutput = new float[output.Length], freshDInput = new float[dInput.Length];
+        RecurrentWorkspace freshWorkspace = fresh.CreateWorkspace(steps, batch);
+        fresh.Forward(input, steps, fresh.CreateState(batch), freshWorkspace, freshOutput);
+        fresh.Backward(dOut, freshWorkspace, freshGradients, freshDInput);
+
+        Assert.Equal(freshOutput, output);
+        Assert.Equal(freshDInput, dInput);
+        Assert.Equal(freshGradients.Buffer.Span.ToArray(), gradients.Buffer.Span.ToArray());
+    }
+
+    [Theory]
     [InlineData(CellKind.Lstm)]
     [InlineData(CellKind.Rnn)]
     public void Forward_BatchFirst_EqualsTimeMajorTransposed(CellKind cell)
