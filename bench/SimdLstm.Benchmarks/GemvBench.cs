@@ -1,5 +1,6 @@
 using System;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
@@ -17,6 +18,8 @@ public class GemvBench
     private float[] _w = [];
     private float[] _x = [];
     private float[] _y = [];
+    private float[] _wLeft = [];
+    private float[] _wRight = [];
 
     [Params(64, 256, 1024)]
     public int H { get; set; }
@@ -37,10 +40,30 @@ public class GemvBench
             for (int i = 0; i < a.Length; i++)
                 a[i] = (float)(random.NextDouble() * 2 - 1);
         }
+
+        _wLeft = new float[Rows * H];
+        _wRight = new float[Rows * H];
+        for (int r = 0; r < Rows; r++)
+        {
+            _w.AsSpan(r * Cols, H).CopyTo(_wLeft.AsSpan(r * H, H));
+            _w.AsSpan(r * Cols + H, H).CopyTo(_wRight.AsSpan(r * H, H));
+        }
     }
 
     [Benchmark(Baseline = true)]
     public void KernelsGemv() => Kernels.Gemv(_w, Rows, Cols, Cols, _x, _y);
+
+    /// <summary>The previous four-row Vector256 kernel (see <see cref="GemvFourRowBaseline"/>), same shape.</summary>
+    [Benchmark]
+    public void FourRowBaseline() => GemvFourRowBaseline.Gemv(
+        ref MemoryMarshal.GetArrayDataReference(_w), Rows, Cols, Cols, ref MemoryMarshal.GetArrayDataReference(_x), ref MemoryMarshal.GetArrayDataReference(_y));
+
+    /// <summary>
+    /// The batch-1 step's projection as the layer runs it: the left and right halves of W stored as two dense matrices
+    /// [4H, H] (W_ih, W_hh), both streamed into the same accumulators by <see cref="Kernels.GemvPair"/>.
+    /// </summary>
+    [Benchmark]
+    public void GemvPairStep() => Kernels.GemvPair(_wLeft, H, _x.AsSpan(0, H), _wRight, H, _x.AsSpan(H, H), Rows, _y);
 
     /// <summary>TensorPrimitives' nearest equivalent: one vectorised dot product per row.</summary>
     [Benchmark]

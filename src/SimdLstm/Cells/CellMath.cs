@@ -20,6 +20,17 @@ internal static class CellMath
     }
 
     /// <summary>
+    /// The whole projection of one batch-1 step: gates = b_ih + b_hh + W_ih·x + W_hh·h, with both weight matrices streamed
+    /// in one pass. // gates [G·H], x [I], hidden [H]
+    /// </summary>
+    public static void ProjectStep(ReadOnlySpan<float> weightIh, ReadOnlySpan<float> weightHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh,
+        int inputSize, int hiddenSize, int gateSize, ReadOnlySpan<float> x, ReadOnlySpan<float> hidden, Span<float> gates)
+    {
+        FillBias(biasIh, biasHh, gateSize, 1, gates);
+        Kernels.GemvPair(weightIh, inputSize, x[..inputSize], weightHh, hiddenSize, hidden[..hiddenSize], gateSize, gates[..gateSize]);
+    }
+
+    /// <summary>
     /// gates[r] = b_ih + b_hh + W_ih[:, token[r]]: the input projection of a one-hot input, as a column gather instead of a
     /// product with a one-hot vector. // gates [rows, G·H], weightIh [G·H, V]
     /// </summary>

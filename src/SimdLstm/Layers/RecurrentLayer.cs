@@ -198,11 +198,22 @@ public sealed class RecurrentLayer
             int inputSize = Options.LayerInputSize(l);
             Span<float> hidden = state.HiddenOf(l);
             if (l == 0 && !tokens.IsEmpty)
+            {
                 CellMath.ProjectTokens(Weights.WeightIh(0), Weights.BiasIh(0), Weights.BiasHh(0), inputSize, g, tokens, gates);
+                CellMath.AddRecurrent(Weights.WeightHh(l), h, g, batch, hidden, gates);
+            }
+            else if (batch == 1)
+            {
+                // The streaming case: one pass over W_ih and W_hh together, the step's whole weight traffic.
+                CellMath.ProjectStep(Weights.WeightIh(l), Weights.WeightHh(l), Weights.BiasIh(l), Weights.BiasHh(l), inputSize, h, g,
+                    l == 0 ? input : state.HiddenOf(l - 1), hidden, gates);
+            }
             else
+            {
                 CellMath.ProjectInput(Weights.WeightIh(l), Weights.BiasIh(l), Weights.BiasHh(l), inputSize, g, batch,
                     l == 0 ? input : state.HiddenOf(l - 1), gates);
-            CellMath.AddRecurrent(Weights.WeightHh(l), h, g, batch, hidden, gates);
+                CellMath.AddRecurrent(Weights.WeightHh(l), h, g, batch, hidden, gates);
+            }
             if (Options.Cell == CellKind.Lstm)
             {
                 Span<float> cell = state.CellOf(l);
