@@ -11,8 +11,8 @@ internal static class CommonOptions
         var option = new Option<int>(name) { Description = $"{description} (default {defaultValue})", DefaultValueFactory = _ => defaultValue };
         option.Validators.Add(result =>
         {
-            int value = result.GetValueOrDefault<int>();
-            if (value < minimum)
+            // Only a value that parses is checked here; one that does not is already reported by the parser.
+            if (result.Tokens.Count == 1 && int.TryParse(result.Tokens[0].Value, System.Globalization.CultureInfo.InvariantCulture, out int value) && value < minimum)
                 result.AddError($"{name} must be at least {minimum} but is {value}.");
         });
         return option;

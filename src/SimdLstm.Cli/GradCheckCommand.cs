@@ -88,7 +88,7 @@ internal static class GradCheckCommand
         {
             bool pass = t.MaxRelativeError <= MaxRelativeError;
             ok &= pass;
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {(pass ? "ok  " : "FAIL")} {t.Name,-14} max relative error {t.MaxRelativeError:E2}  ({t.CheckedElements} elements)"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {(pass ? "ok  " : "FAIL")} {t.Name,-14} max relative error {t.MaxRelativeError:0.00E+00}  ({t.CheckedElements} elements)"));
         }
 
         output.WriteLine($"(2) fast float model vs the float64 reference: allowance {AbsoluteTolerance:G} + {RelativeTolerance:G}·|reference|");
@@ -106,12 +106,12 @@ internal static class GradCheckCommand
         float loss = model.ForwardBackward(inputSingle, targets, s.Steps, model.CreateState(s.Batch), model.CreateWorkspace(s.Steps, s.Batch), fast);
         double lossRatio = Math.Abs(loss - expected.Loss) / (AbsoluteTolerance + RelativeTolerance * Math.Abs(expected.Loss));
         ok &= lossRatio <= 1;
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {(lossRatio <= 1 ? "ok  " : "FAIL")} {"loss",-14} {loss:R} vs {expected.Loss:R} ({lossRatio:F3} of the allowance)"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {(lossRatio <= 1 ? "ok  " : "FAIL")} {"loss",-14} {loss:R} vs {expected.Loss:R} ({lossRatio:G3} of the allowance)"));
         foreach ((string name, double[] values) in expected.NamedParameters())
         {
             ComparisonResult c = ReferenceComparison.Compare(name, fast.Buffer[name].Span, values, RelativeTolerance, AbsoluteTolerance);
             ok &= c.Passed;
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {(c.Passed ? "ok  " : "FAIL")} {name,-14} worst {c.WorstRatio:F3} of the allowance, max |diff| {c.MaxAbsoluteDifference:E2}"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {(c.Passed ? "ok  " : "FAIL")} {name,-14} worst {c.WorstRatio:G3} of the allowance, max |diff| {c.MaxAbsoluteDifference:0.00E+00}"));
         }
         output.WriteLine(ok ? "gradcheck passed" : "gradcheck FAILED");
         if (!ok)

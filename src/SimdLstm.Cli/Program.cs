@@ -2,6 +2,7 @@ using System;
 using System.CommandLine;
 using System.Diagnostics.CodeAnalysis;
 using System.IO;
+using System.Linq;
 using SimdLstm.Serialization;
 using SimdLstm.Training;
 
@@ -41,7 +42,7 @@ internal static class Program
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            error.WriteLine($"error: {OneLine(parsed.Errors[0].Message)} (see --help)");
+            error.WriteLine($"error: {string.Join(" ", parsed.Errors.Select(e => OneLine(e.Message)))} (see --help)");
             return UsageExitCode;
         }
         return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });

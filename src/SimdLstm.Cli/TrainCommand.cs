@@ -23,7 +23,7 @@ internal static class TrainCommand
         var layers = CommonOptions.Int("--layers", "Stacked recurrent layers", 1);
         var seqLen = CommonOptions.Int("--seq-len", "Truncated-BPTT length T (characters per chunk)", 64);
         var batch = CommonOptions.Int("--batch", "Parallel streams B", 32);
-        var steps = CommonOptions.Int("--steps", "Optimiser steps (one chunk of T·B characters each)", 1500);
+        var steps = CommonOptions.Int("--steps", "Optimiser steps (one chunk of T·B characters each)", 3500);
         var lr = new Option<float>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 2e-3f };
         var clip = new Option<float>("--clip") { Description = "Global gradient-norm clip", DefaultValueFactory = _ => 5f };
         var seed = CommonOptions.Int("--seed", "Seed of the initialisation and the samples", 1, minimum: 0);
@@ -163,6 +163,8 @@ internal static class TrainCommand
 
     internal static string Invariant(double value, string format = "G") => value.ToString(format, CultureInfo.InvariantCulture);
 
+    internal static string Invariant(float value, string format = "G") => value.ToString(format, CultureInfo.InvariantCulture);
+
     internal static string Describe(TrainingProgress p)
     {
         string line = string.Create(
@@ -178,7 +180,7 @@ internal static class TrainCommand
         {
             if (value.IsEvaluation)
             {
-                output.WriteLine(Describe(value));
+                output.WriteLine($"step {value.Step}: validation loss {Invariant(value.ValidationLoss, "F3")} nats/char");
                 onEvaluation(value, output.WriteLine);
             }
             else if (value.Step % 50 == 0)
@@ -247,7 +249,7 @@ internal static class LossCurves
         plot.Title(title);
         plot.XLabel("step");
         plot.YLabel("cross-entropy (nats per character)");
-        plot.ShowLegend();
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
         plot.SavePng(path, 900, 540);
     }
 }
