@@ -152,7 +152,7 @@ internal static class TrainCommand
         AnsiConsole.Progress()
             .AutoClear(false)
             .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
                 ProgressTask task = ctx.AddTask("starting", maxValue: Math.Max(steps, 1));
@@ -190,13 +190,15 @@ internal static class TrainCommand
         }
     }
 
-    /// <summary>Updates the live Spectre.Console bar; samples are written above it.</summary>
+    /// <summary>Updates the live Spectre.Console bar (short text, so it fits 80 columns beside the bar and the time left); samples are written above it.</summary>
     private sealed class BarProgress(ProgressTask task, Action<TrainingProgress, Action<string>> onEvaluation) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value)
         {
             task.Value = value.Step;
-            task.Description = Markup.Escape(Describe(value));
+            task.Description = Markup.Escape(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{value.Step}/{value.TotalSteps} loss {value.TrainingLoss:F3} val {value.ValidationLoss:F3} {value.TokensPerSecond / 1000:F1}k tok/s"));
             if (value.IsEvaluation)
                 onEvaluation(value, line => AnsiConsole.WriteLine(line));
         }
