@@ -23,7 +23,7 @@ internal static class TrainCommand
         var layers = CommonOptions.Int("--layers", "Stacked recurrent layers", 1);
         var seqLen = CommonOptions.Int("--seq-len", "Truncated-BPTT length T (characters per chunk)", 64);
         var batch = CommonOptions.Int("--batch", "Parallel streams B", 32);
-        var steps = CommonOptions.Int("--steps", "Optimiser steps (one chunk of T·B characters each)", 3500);
+        var steps = CommonOptions.Int("--steps", "Optimiser steps (one chunk of T·B characters each)", 3000);
         var lr = new Option<float>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 2e-3f };
         var clip = new Option<float>("--clip") { Description = "Global gradient-norm clip", DefaultValueFactory = _ => 5f };
         var seed = CommonOptions.Int("--seed", "Seed of the initialisation and the samples", 1, minimum: 0);
