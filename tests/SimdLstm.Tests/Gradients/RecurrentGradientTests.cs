@@ -2,7 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using SimdLstm.Testing;
-using SimdLstm.Tests.Reference;
+using SimdLstm.Testing.Reference;
 using Xunit;
 
 namespace SimdLstm.Tests.Gradients;

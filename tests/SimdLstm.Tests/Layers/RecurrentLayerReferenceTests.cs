@@ -2,7 +2,7 @@ using System;
 using System.Linq;
 using FsCheck.Xunit;
 using SimdLstm.Testing;
-using SimdLstm.Tests.Reference;
+using SimdLstm.Testing.Reference;
 using Xunit;
 
 namespace SimdLstm.Tests.Layers;

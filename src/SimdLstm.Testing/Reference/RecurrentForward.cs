@@ -1,4 +1,4 @@
-namespace SimdLstm.Tests.Reference;
+namespace SimdLstm.Testing.Reference;
 
 /// <summary>
 /// The result of a reference forward pass over a sequence, with everything backward needs. Arrays indexed
@@ -6,6 +6,10 @@ namespace SimdLstm.Tests.Reference;
 /// </summary>
 public sealed class RecurrentForward
 {
+    /// <summary>Creates an empty result for <paramref name="steps"/> steps of <paramref name="batchSize"/> streams; the forward pass fills it.</summary>
+    /// <param name="parameters">The weights the pass runs with.</param>
+    /// <param name="steps">T.</param>
+    /// <param name="batchSize">B.</param>
     public RecurrentForward(ReferenceWeights parameters, int steps, int batchSize)
     {
         Parameters = parameters;
@@ -24,10 +28,13 @@ public sealed class RecurrentForward
         Output = [];
     }
 
+    /// <summary>The weights the pass ran with.</summary>
     public ReferenceWeights Parameters { get; }
 
+    /// <summary>T, the number of steps.</summary>
     public int Steps { get; }
 
+    /// <summary>B, the number of streams.</summary>
     public int BatchSize { get; }
 
     /// <summary>The top layer's hidden state at every step: [T, B, H].</summary>

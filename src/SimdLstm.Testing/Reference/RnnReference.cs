@@ -1,6 +1,6 @@
 using System;
 
-namespace SimdLstm.Tests.Reference;
+namespace SimdLstm.Testing.Reference;
 
 /// <summary>
 /// A stacked vanilla (Elman) RNN in plain double precision; PyTorch's nn.RNN semantics and layout. For each layer,

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using SimdLstm.Testing;
 
-namespace SimdLstm.Tests.Reference;
+namespace SimdLstm.Testing.Reference;
 
 /// <summary>
 /// A whole language-model-style network in double precision: a stacked LSTM or RNN (from a zero initial state),
@@ -11,6 +11,10 @@ namespace SimdLstm.Tests.Reference;
 /// </summary>
 public sealed class ModelReference
 {
+    /// <summary>Creates a zero-filled model over <paramref name="recurrent"/> (whose arrays it uses, not copies) with a head of <paramref name="outputSize"/> classes.</summary>
+    /// <param name="recurrent">The recurrent weights, used by reference.</param>
+    /// <param name="outputSize">V, the number of classes; 1 or more.</param>
+    /// <param name="linearHasBias">Whether the head has <c>fc.bias</c>.</param>
     public ModelReference(ReferenceWeights recurrent, int outputSize, bool linearHasBias)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(outputSize, 1);
@@ -20,6 +24,7 @@ public sealed class ModelReference
         LinearBias = linearHasBias ? new double[outputSize] : null;  // [V]
     }
 
+    /// <summary>The recurrent layers' weights.</summary>
     public ReferenceWeights Recurrent { get; }
 
     /// <summary>V, the number of classes.</summary>
@@ -91,8 +96,10 @@ public sealed class ModelReference
 /// <summary>The loss and the gradients of a <see cref="ModelReference"/>, in the same layout as its parameters.</summary>
 public sealed class ModelGradients(double loss, ReferenceWeights recurrent, double[] linearWeight, double[]? linearBias, double[] input)
 {
+    /// <summary>The mean cross-entropy over the T·B positions.</summary>
     public double Loss { get; } = loss;
 
+    /// <summary>dLoss/d of every recurrent tensor, in the layout of <see cref="ModelReference.Recurrent"/>.</summary>
     public ReferenceWeights Recurrent { get; } = recurrent;
 
     /// <summary>dLoss/d fc.weight [V, H].</summary>

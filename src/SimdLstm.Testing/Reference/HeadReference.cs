@@ -1,6 +1,6 @@
 using System;
 
-namespace SimdLstm.Tests.Reference;
+namespace SimdLstm.Testing.Reference;
 
 /// <summary>A fully connected layer over rows: y[n] = W x[n] + b, PyTorch's nn.Linear (weight [V, H], bias [V]).</summary>
 public static class LinearReference

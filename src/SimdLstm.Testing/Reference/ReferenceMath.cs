@@ -1,6 +1,6 @@
 using System;
 
-namespace SimdLstm.Tests.Reference;
+namespace SimdLstm.Testing.Reference;
 
 /// <summary>The few scalar functions and shape checks the reference shares.</summary>
 internal static class ReferenceMath

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using SimdLstm.Testing;
 
-namespace SimdLstm.Tests.Reference;
+namespace SimdLstm.Testing.Reference;
 
 /// <summary>
 /// The weights of a stacked LSTM or RNN in PyTorch's layout and names, as flat row-major double arrays. Also used,
@@ -10,6 +10,14 @@ namespace SimdLstm.Tests.Reference;
 /// </summary>
 public sealed class ReferenceWeights
 {
+    /// <summary>Creates zero-filled weights of the given shape (PyTorch's <c>nn.LSTM</c>/<c>nn.RNN</c> arguments).</summary>
+    /// <param name="cell">LSTM or vanilla RNN.</param>
+    /// <param name="inputSize">I, features per input step.</param>
+    /// <param name="hiddenSize">H, features of the hidden state.</param>
+    /// <param name="layers">L, stacked layers.</param>
+    /// <param name="hasBias">Whether the layers have <c>bias_ih</c> and <c>bias_hh</c>.</param>
+    /// <param name="activation">The RNN nonlinearity (unused by an LSTM).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is less than 1.</exception>
     public ReferenceWeights(CellKind cell, int inputSize, int hiddenSize, int layers, bool hasBias, RnnActivation activation = RnnActivation.Tanh)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
@@ -35,17 +43,22 @@ public sealed class ReferenceWeights
         }
     }
 
+    /// <summary>LSTM or vanilla RNN.</summary>
     public CellKind Cell { get; }
 
     /// <summary>The nonlinearity of a <see cref="CellKind.Rnn"/> (PyTorch's <c>nonlinearity</c>); unused by an LSTM.</summary>
     public RnnActivation Activation { get; }
 
+    /// <summary>I, features per input step of layer 0.</summary>
     public int InputSize { get; }
 
+    /// <summary>H, features of the hidden state.</summary>
     public int HiddenSize { get; }
 
+    /// <summary>L, the number of stacked layers.</summary>
     public int Layers { get; }
 
+    /// <summary>Whether the layers have biases.</summary>
     public bool HasBias { get; }
 
     /// <summary>G: 4 for an LSTM (rows i, f, g, o in that order), 1 for an RNN.</summary>

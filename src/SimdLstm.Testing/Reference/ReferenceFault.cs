@@ -1,6 +1,6 @@
 using System;
 
-namespace SimdLstm.Tests.Reference;
+namespace SimdLstm.Testing.Reference;
 
 /// <summary>
 /// Classic bugs of hand-written recurrent networks, injected on purpose into the reference so the tests can

@@ -1,6 +1,6 @@
 using System;
 
-namespace SimdLstm.Tests.Reference;
+namespace SimdLstm.Testing.Reference;
 
 /// <summary>
 /// A stacked LSTM in plain double precision, written to be obviously right rather than fast; PyTorch's nn.LSTM

@@ -1,4 +1,4 @@
-namespace SimdLstm.Tests.Reference;
+namespace SimdLstm.Testing.Reference;
 
 /// <summary>Runs <see cref="LstmReference"/> or <see cref="RnnReference"/> according to the parameters' <see cref="CellKind"/>.</summary>
 public static class RecurrentReference

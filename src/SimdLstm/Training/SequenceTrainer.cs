@@ -1,0 +1,279 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Threading;
+
+namespace SimdLstm.Training;
+
+/// <summary>Settings of a <see cref="SequenceTrainer"/>.</summary>
+public sealed record SequenceTrainerOptions
+{
+    /// <summary>T, the truncated-BPTT chunk length (gradients flow back at most T steps). Default 50.</summary>
+    public int SequenceLength { get; init; } = 50;
+
+    /// <summary>B, the number of parallel streams per chunk. Default 32.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>The global L2 norm the gradients are clipped to before each update (<see cref="GradientClipping.ClipByGlobalNorm"/>); +∞ turns clipping off. Default 5.</summary>
+    public float MaxGradientNorm { get; init; } = 5f;
+
+    /// <summary>What a non-finite gradient norm does: skip the update and count it, or throw <see cref="NonFiniteGradientException"/>. Default skip.</summary>
+    public NonFiniteNormPolicy NonFinitePolicy { get; init; } = NonFiniteNormPolicy.SkipStep;
+
+    /// <summary>Steps between two progress reports (with the mean training loss since the previous one). Default 10.</summary>
+    public int ReportEvery { get; init; } = 10;
+
+    /// <summary>Steps between two validation evaluations; 0 evaluates only at the end. Default 100.</summary>
+    public int EvaluateEvery { get; init; } = 100;
+
+    /// <summary>At most this many validation chunks per evaluation (from the start of the validation text); 0 means all. Default 0.</summary>
+    public int MaxEvaluationChunks { get; init; }
+}
+
+/// <summary>One progress report of <see cref="SequenceTrainer.Train"/>.</summary>
+/// <param name="Step">Training steps completed.</param>
+/// <param name="TotalSteps">Steps this call will run.</param>
+/// <param name="TrainingLoss">Mean training cross-entropy (nats per token) over the steps since the previous report.</param>
+/// <param name="ValidationLoss">The latest validation loss (nats per token), NaN before the first evaluation.</param>
+/// <param name="TokensPerSecond">Training throughput since the start of the call: T·B tokens per step over wall time (evaluation time excluded).</param>
+/// <param name="Elapsed">Wall time since the start of the call.</param>
+/// <param name="Remaining">Estimated wall time left, from the mean time per step so far.</param>
+/// <param name="SkippedSteps">Updates skipped so far because the gradient norm was not finite.</param>
+/// <param name="IsEvaluation">Whether this report follows a validation evaluation.</param>
+public readonly record struct TrainingProgress(
+    int Step, int TotalSteps, float TrainingLoss, float ValidationLoss, double TokensPerSecond, TimeSpan Elapsed, TimeSpan Remaining, int SkippedSteps, bool IsEvaluation);
+
+/// <summary>A point of a loss curve.</summary>
+/// <param name="Step">Training steps completed when the loss was measured.</param>
+/// <param name="Loss">Mean cross-entropy in nats per token.</param>
+public readonly record struct LossPoint(int Step, float Loss);
+
+/// <summary>What a call to <see cref="SequenceTrainer.Train"/> did.</summary>
+/// <param name="Steps">Steps run.</param>
+/// <param name="TrainingCurve">Mean training loss over each reporting interval.</param>
+/// <param name="ValidationCurve">Every validation loss measured, including one before the first step and one at the end.</param>
+/// <param name="SkippedSteps">Updates skipped because the gradient norm was not finite.</param>
+/// <param name="TokensPerSecond">Training tokens (T·B per step) per second of training time.</param>
+/// <param name="Elapsed">Total wall time, evaluations included.</param>
+public sealed record TrainingSummary(
+    int Steps, IReadOnlyList<LossPoint> TrainingCurve, IReadOnlyList<LossPoint> ValidationCurve, int SkippedSteps, double TokensPerSecond, TimeSpan Elapsed);
+
+/// <summary>
+/// Truncated backpropagation through time for a token <see cref="SequenceModel"/>: B parallel streams cut from one token
+/// array (<see cref="StreamBatcher"/>), the state carried from chunk to chunk with the gradient cut at the boundary,
+/// gradient clipping by global norm, one optimiser update per chunk, and a validation loss over held-out tokens.
+/// </summary>
+/// <remarks>
+/// <para>
+/// One <see cref="Step"/>: fill chunk k of [T, B] inputs and targets; zero the gradients; forward from the carried state
+/// and backward within the chunk (<see cref="SequenceModel.ForwardBackward(ReadOnlySpan{int}, ReadOnlySpan{int}, int, RecurrentState, SequenceModelWorkspace, SequenceModelGradients)"/>);
+/// clip; update. After the last chunk of an epoch the streams start again from the beginning with a zero state.
+/// Everything is allocated in the constructor, so a step allocates nothing.
+/// </para>
+/// <para>
+/// Deterministic: the chunk order is fixed and the model's kernels are deterministic, so the same model initialisation,
+/// optimiser and data give bit-identical losses on one machine (the last bits may differ between instruction sets).
+/// </para>
+/// <para>Not thread-safe: one trainer drives one model from one thread.</para>
+/// </remarks>
+public sealed class SequenceTrainer
+{
+    private readonly SequenceModel _model;
+    private readonly Optimizer _optimizer;
+    private readonly SequenceTrainerOptions _options;
+    private readonly StreamBatcher _train;
+    private readonly StreamBatcher? _validation;
+    private readonly RecurrentState _state;
+    private readonly RecurrentState? _validationState;
+    private readonly SequenceModelWorkspace _workspace;
+    private readonly SequenceModelGradients _gradients;
+    private int _chunk;
+
+    /// <summary>Creates a trainer.</summary>
+    /// <param name="model">The model; its input and output sizes must both cover every token id.</param>
+    /// <param name="optimizer">The optimiser, for <see cref="ParameterBuffer.Length"/> parameters.</param>
+    /// <param name="trainingTokens">Training text as token ids; at least B·T + 1. Not copied.</param>
+    /// <param name="validationTokens">Held-out tokens; empty for none, otherwise at least T + 1. Not copied.</param>
+    /// <param name="options">Settings; defaults when null.</param>
+    /// <exception cref="ArgumentException">A size mismatch, too few tokens, or a token id outside the model's range.</exception>
+    public SequenceTrainer(SequenceModel model, Optimizer optimizer, ReadOnlyMemory<int> trainingTokens, ReadOnlyMemory<int> validationTokens, SequenceTrainerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        options ??= new SequenceTrainerOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.SequenceLength, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.ReportEvery, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.EvaluateEvery, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.MaxEvaluationChunks, nameof(options));
+        if (!(options.MaxGradientNorm > 0))
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxGradientNorm, "Expected MaxGradientNorm greater than 0.");
+        Guard.Length(optimizer.ParameterCount, model.Parameters.Length, nameof(optimizer));
+        CheckTokens(trainingTokens.Span, model, nameof(trainingTokens));
+        CheckTokens(validationTokens.Span, model, nameof(validationTokens));
+        int t = options.SequenceLength, b = options.BatchSize;
+        _model = model;
+        _optimizer = optimizer;
+        _options = options;
+        _train = new StreamBatcher(trainingTokens, b, t);
+        if (!validationTokens.IsEmpty)
+        {
+            // As many validation streams as fit (up to B), so a short held-out text still gives whole chunks.
+            int validationBatch = Math.Clamp((validationTokens.Length - 1) / t, 1, b);
+            _validation = new StreamBatcher(validationTokens, validationBatch, t);
+            _validationState = model.CreateState(validationBatch);
+        }
+        _state = model.CreateState(b);
+        _workspace = model.CreateWorkspace(t, b);
+        _gradients = model.CreateGradients();
+    }
+
+    /// <summary>The model being trained.</summary>
+    public SequenceModel Model => _model;
+
+    /// <summary>The settings.</summary>
+    public SequenceTrainerOptions Options => _options;
+
+    /// <summary>Steps run so far (over every call).</summary>
+    public int StepsDone { get; private set; }
+
+    /// <summary>Updates skipped so far because the gradient norm was not finite.</summary>
+    public int SkippedSteps { get; private set; }
+
+    /// <summary>Chunks per pass over the training text.</summary>
+    public int ChunksPerEpoch => _train.ChunksPerEpoch;
+
+    /// <summary>Tokens consumed by one step: T·B.</summary>
+    public int TokensPerStep => _options.SequenceLength * _options.BatchSize;
+
+    /// <summary>The gradient norm before clipping at the last step (NaN or +∞ if that update was skipped).</summary>
+    public float LastGradientNorm { get; private set; }
+
+    /// <summary>
+    /// One training step on the next chunk: forward, backward, clip, update. Returns the chunk's mean cross-entropy
+    /// (before the update). Allocates nothing.
+    /// </summary>
+    /// <exception cref="NonFiniteGradientException">The gradient norm is not finite and the policy is <see cref="NonFiniteNormPolicy.Throw"/>; the parameters are unchanged.</exception>
+    public float Step()
+    {
+        if (_chunk == 0)
+            _state.Reset(); // a new pass over the text: the streams start again at their stripes' beginnings
+        _train.Fill(_chunk);
+        _chunk = _chunk + 1 == _train.ChunksPerEpoch ? 0 : _chunk + 1;
+
+        _gradients.Clear();
+        float loss = _model.ForwardBackward(_train.Inputs, _train.Targets, _options.SequenceLength, _state, _workspace, _gradients);
+        Span<float> gradients = _gradients.Buffer.Span;
+        float norm = GradientClipping.ClipByGlobalNorm(gradients, _options.MaxGradientNorm, _options.NonFinitePolicy);
+        LastGradientNorm = norm;
+        StepsDone++;
+        if (!float.IsFinite(norm))
+        {
+            SkippedSteps++;
+            // The state after a non-finite pass may itself hold NaN; carrying it would poison every later chunk.
+            _state.Reset();
+            return loss;
+        }
+        _optimizer.Step(_model.Parameters.Span, gradients);
+        return loss;
+    }
+
+    /// <summary>
+    /// The mean cross-entropy (nats per token) over the validation text, from a zero state, streams as in training; NaN
+    /// when there is no validation text. Uses the training workspace, so it must not run during a step.
+    /// </summary>
+    public float Evaluate()
+    {
+        if (_validation is null || _validationState is null)
+            return float.NaN;
+        _validationState.Reset();
+        int chunks = _options.MaxEvaluationChunks == 0 ? _validation.ChunksPerEpoch : Math.Min(_validation.ChunksPerEpoch, _options.MaxEvaluationChunks);
+        double total = 0;
+        for (int k = 0; k < chunks; k++)
+        {
+            _validation.Fill(k);
+            total += _model.Loss(_validation.Inputs, _validation.Targets, _options.SequenceLength, _validationState, _workspace);
+        }
+        return (float)(total / chunks);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="steps"/> steps, evaluating before the first, every <see cref="SequenceTrainerOptions.EvaluateEvery"/>
+    /// steps and after the last, and reporting through <paramref name="progress"/> (called on this thread) every
+    /// <see cref="SequenceTrainerOptions.ReportEvery"/> steps and after each evaluation.
+    /// </summary>
+    /// <param name="steps">Steps to run; 0 or more.</param>
+    /// <param name="progress">Receives reports; may be null.</param>
+    /// <param name="cancellationToken">Stops between steps (the summary then covers the steps run).</param>
+    public TrainingSummary Train(int steps, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(steps);
+        var trainingCurve = new List<LossPoint>(steps / _options.ReportEvery + 1);
+        var validationCurve = new List<LossPoint>();
+        long start = Stopwatch.GetTimestamp();
+        long trainingTicks = 0;
+        int skippedAtStart = SkippedSteps;
+        float validation = float.NaN;
+        double intervalLoss = 0;
+        int intervalSteps = 0, done = 0;
+
+        void EvaluateNow()
+        {
+            validation = Evaluate();
+            validationCurve.Add(new LossPoint(StepsDone, validation));
+        }
+
+        TrainingProgress Report(float trainingLoss, bool evaluation)
+        {
+            TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
+            double seconds = trainingTicks / (double)Stopwatch.Frequency;
+            double perStep = done == 0 ? 0 : elapsed.TotalSeconds / done;
+            return new TrainingProgress(
+                done, steps, trainingLoss, validation, seconds > 0 ? (double)done * TokensPerStep / seconds : 0,
+                elapsed, TimeSpan.FromSeconds(perStep * (steps - done)), SkippedSteps - skippedAtStart, evaluation);
+        }
+
+        if (_validation is not null)
+        {
+            EvaluateNow();
+            progress?.Report(Report(float.NaN, evaluation: true));
+        }
+        float lastTraining = float.NaN;
+        while (done < steps && !cancellationToken.IsCancellationRequested)
+        {
+            long before = Stopwatch.GetTimestamp();
+            float loss = Step();
+            trainingTicks += Stopwatch.GetTimestamp() - before;
+            done++;
+            intervalLoss += loss;
+            intervalSteps++;
+            if (intervalSteps == _options.ReportEvery || done == steps)
+            {
+                lastTraining = (float)(intervalLoss / intervalSteps);
+                trainingCurve.Add(new LossPoint(StepsDone, lastTraining));
+                intervalLoss = 0;
+                intervalSteps = 0;
+                progress?.Report(Report(lastTraining, evaluation: false));
+            }
+            if (_validation is not null && (done == steps || (_options.EvaluateEvery > 0 && done % _options.EvaluateEvery == 0)))
+            {
+                EvaluateNow();
+                progress?.Report(Report(lastTraining, evaluation: true));
+            }
+        }
+        double trainingSeconds = trainingTicks / (double)Stopwatch.Frequency;
+        return new TrainingSummary(
+            done, trainingCurve, validationCurve, SkippedSteps - skippedAtStart,
+            trainingSeconds > 0 ? (double)done * TokensPerStep / trainingSeconds : 0, Stopwatch.GetElapsedTime(start));
+    }
+
+    private static void CheckTokens(ReadOnlySpan<int> tokens, SequenceModel model, string name)
+    {
+        int limit = Math.Min(model.Options.InputSize, model.OutputSize);
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            if ((uint)tokens[i] >= (uint)limit)
+                throw new ArgumentException($"Token at index {i} is {tokens[i]}; expected ids in [0, {limit}) (the model's input size {model.Options.InputSize} and output size {model.OutputSize}).", name);
+        }
+    }
+}

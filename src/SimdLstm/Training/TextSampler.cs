@@ -1,0 +1,144 @@
+using System;
+using System.Diagnostics;
+
+namespace SimdLstm.Training;
+
+/// <summary>The text a <see cref="TextSampler"/> generated and how long it took.</summary>
+/// <param name="Text">The generated characters (the prime text not included).</param>
+/// <param name="MicrosecondsPerCharacter">Wall time per generated character: one streaming model step plus one draw.</param>
+public sealed record SampleResult(string Text, double MicrosecondsPerCharacter);
+
+/// <summary>
+/// Generates text from a character-level <see cref="SequenceModel"/> one character at a time: each character is one
+/// streaming <see cref="SequenceModel.Step(ReadOnlySpan{int}, RecurrentState, SequenceModelWorkspace, Span{float})"/>
+/// followed by a draw from softmax(logits / temperature).
+/// </summary>
+/// <remarks>
+/// The state, workspace, logits and probability buffers are allocated once; generating into a caller's span
+/// (<see cref="Generate(Span{char}, float, int, ReadOnlySpan{char})"/>) allocates nothing. The draw uses
+/// <see cref="Random"/> seeded with the given seed, so the same model, seed, temperature and prime give the same text.
+/// Not thread-safe.
+/// </remarks>
+public sealed class TextSampler
+{
+    private readonly SequenceModel _model;
+    private readonly Vocabulary _vocabulary;
+    private readonly RecurrentState _state;
+    private readonly SequenceModelWorkspace _workspace;
+    private readonly float[] _logits;
+    private readonly int[] _token = new int[1];
+
+    /// <summary>Creates a sampler.</summary>
+    /// <param name="model">A model whose input and output sizes both equal the vocabulary size.</param>
+    /// <param name="vocabulary">Maps ids to characters.</param>
+    /// <exception cref="ArgumentException">The model's sizes do not match the vocabulary.</exception>
+    public TextSampler(SequenceModel model, Vocabulary vocabulary)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(vocabulary);
+        Guard.Length(model.Options.InputSize, vocabulary.Count, nameof(model));
+        Guard.Length(model.OutputSize, vocabulary.Count, nameof(model));
+        _model = model;
+        _vocabulary = vocabulary;
+        _state = model.CreateState(1);
+        _workspace = model.CreateWorkspace(1, 1);
+        _logits = new float[vocabulary.Count];
+    }
+
+    /// <summary>Generates <paramref name="length"/> characters and measures the time per character.</summary>
+    /// <param name="length">Characters to generate; 0 or more.</param>
+    /// <param name="temperature">Divides the logits: below 1 sharpens, above 1 flattens; &gt; 0 and finite.</param>
+    /// <param name="seed">Seeds the draws.</param>
+    /// <param name="prime">Text fed through the model first (every character must be in the vocabulary); empty starts from a newline if the vocabulary has one, otherwise from id 0.</param>
+    public SampleResult Generate(int length, float temperature, int seed, string? prime = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        var text = new char[length];
+        double microseconds = Generate(text, temperature, seed, prime);
+        return new SampleResult(new string(text), microseconds);
+    }
+
+    /// <summary>
+    /// Generates <paramref name="destination"/>.Length characters into <paramref name="destination"/> and returns the
+    /// microseconds per generated character. Allocates nothing.
+    /// </summary>
+    /// <exception cref="ArgumentException">A prime character is not in the vocabulary, or the temperature is not &gt; 0 and finite. Nothing is written.</exception>
+    public double Generate(Span<char> destination, float temperature, int seed, ReadOnlySpan<char> prime)
+    {
+        if (!(temperature > 0) || !float.IsFinite(temperature))
+            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "Expected a finite temperature greater than 0.");
+        for (int i = 0; i < prime.Length; i++)
+        {
+            if (!_vocabulary.TryGetId(prime[i], out _))
+                throw new ArgumentException($"The prime character U+{(int)prime[i]:X4} '{prime[i]}' at index {i} is not in the vocabulary.", nameof(prime));
+        }
+        var random = new Random(seed);
+        _state.Reset();
+        int token = 0;
+        if (prime.IsEmpty)
+        {
+            if (_vocabulary.TryGetId('\n', out int newline))
+                token = newline;
+            Feed(token);
+        }
+        else
+        {
+            foreach (char c in prime)
+            {
+                _vocabulary.TryGetId(c, out token);
+                Feed(token);
+            }
+        }
+
+        long start = Stopwatch.GetTimestamp();
+        float inverseTemperature = 1f / temperature;
+        for (int i = 0; i < destination.Length; i++)
+        {
+            // The logits of the last fed character give the distribution of the next one.
+            token = Draw(_logits, inverseTemperature, random);
+            destination[i] = _vocabulary[token];
+            if (i + 1 < destination.Length)
+                Feed(token);
+        }
+        TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
+        return destination.IsEmpty ? 0 : elapsed.TotalMicroseconds / destination.Length;
+    }
+
+    private void Feed(int token)
+    {
+        _token[0] = token;
+        _model.Step(_token, _state, _workspace, _logits);
+    }
+
+    /// <summary>Draws an id from softmax(logits · inverseTemperature) by inverting the cumulative distribution; overwrites the logits.</summary>
+    private static int Draw(float[] logits, float inverseTemperature, Random random)
+    {
+        // Subtract the maximum before exp so nothing overflows; accumulate in double so the cumulative sum is exact enough
+        // that the last class is reachable.
+        float max = float.NegativeInfinity;
+        foreach (float z in logits)
+            max = Math.Max(max, z);
+        double sum = 0;
+        for (int v = 0; v < logits.Length; v++)
+        {
+            float e = MathF.Exp((logits[v] - max) * inverseTemperature);
+            logits[v] = e;
+            sum += e;
+        }
+        double u = random.NextDouble() * sum;
+        double cumulative = 0;
+        for (int v = 0; v < logits.Length; v++)
+        {
+            cumulative += logits[v];
+            if (u < cumulative)
+                return v;
+        }
+        // u equals the sum only through rounding: take the last class with non-zero weight.
+        for (int v = logits.Length - 1; v > 0; v--)
+        {
+            if (logits[v] > 0)
+                return v;
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,101 @@
+using System;
+using System.IO;
+using System.Linq;
+using SimdLstm.Cli;
+using Xunit;
+
+namespace SimdLstm.Tests.Cli;
+
+/// <summary>The program run in-process: error paths give one line on stderr and a non-zero exit; the commands work end to end.</summary>
+public sealed class ProgramTests : IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "simdlstm-cli-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_directory))
+            Directory.Delete(_directory, recursive: true);
+    }
+
+    [Theory]
+    [InlineData("sample --checkpoint /nonexistent/dir/model.safetensors", "does not exist")]
+    [InlineData("train --hidden abc", "--hidden")]
+    [InlineData("train --hidden 0", "--hidden must be at least 1")]
+    [InlineData("train --cell gru", "gru")]
+    [InlineData("train --lr -1", "--lr")]
+    [InlineData("train --corpus /nonexistent/corpus.txt", "does not exist")]
+    [InlineData("gradcheck --steps 0", "--steps")]
+    [InlineData("frobnicate", "frobnicate")]
+    public void BadInput_OneErrorLineAndNonZeroExit(string commandLine, string expectedFragment)
+    {
+        (int code, string output, string error) = Run(commandLine.Split(' '));
+        Assert.NotEqual(0, code);
+        string[] lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("error: ", lines[0], StringComparison.Ordinal);
+        Assert.Contains(expectedFragment, lines[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal); // no stack trace
+        Assert.Equal("", output);
+    }
+
+    [Fact]
+    public void Sample_CorruptCheckpoint_OneErrorLine()
+    {
+        Directory.CreateDirectory(_directory);
+        string path = Path.Combine(_directory, "bad.safetensors");
+        File.WriteAllBytes(path, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        (int code, _, string error) = Run(["sample", "--checkpoint", path]);
+        Assert.Equal(Program.ErrorExitCode, code);
+        Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: ", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("lstm")]
+    [InlineData("rnn")]
+    public void GradCheck_Passes(string cell)
+    {
+        (int code, string output, string error) = Run(["gradcheck", "--cell", cell]);
+        Assert.Equal("", error);
+        Assert.Equal(0, code);
+        Assert.Contains("gradcheck passed", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("FAIL", output, StringComparison.Ordinal);
+        Assert.Contains("weight_hh_l1", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TrainThenSample_WritesCheckpointCurvesAndText()
+    {
+        string checkpoint = Path.Combine(_directory, "run", "tiny.safetensors");
+        (int code, string output, string error) = Run(
+            ["train", "--hidden", "16", "--seq-len", "16", "--batch", "4", "--steps", "30", "--eval-every", "10", "--sample-length", "40", "--checkpoint", checkpoint]);
+        Assert.Equal("", error);
+        Assert.Equal(0, code);
+        Assert.True(File.Exists(checkpoint));
+        string csv = Path.Combine(_directory, "run", "tiny.loss.csv");
+        string[] rows = File.ReadAllLines(csv);
+        Assert.Equal("step,train_loss,validation_loss", rows[0]);
+        Assert.Contains(rows, r => r.StartsWith("30,", StringComparison.Ordinal) && r.Split(',').All(c => c.Length > 0));
+        byte[] png = File.ReadAllBytes(Path.Combine(_directory, "run", "tiny.loss.png"));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        Assert.Contains("tokens/s", output, StringComparison.Ordinal);
+
+        (code, output, error) = Run(["sample", "--checkpoint", checkpoint, "--length", "100", "--prime", "And God", "--seed", "3"]);
+        Assert.Equal("", error);
+        Assert.Equal(0, code);
+        Assert.StartsWith("And God", output, StringComparison.Ordinal);
+        Assert.Contains("µs per character", output, StringComparison.Ordinal);
+
+        (code, _, error) = Run(["sample", "--checkpoint", checkpoint, "--prime", "Zebra#"]);
+        Assert.Equal(Program.ErrorExitCode, code);
+        Assert.Contains("not in the checkpoint's vocabulary", error, StringComparison.Ordinal);
+    }
+
+    private static (int Code, string Output, string Error) Run(string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int code = Program.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+}
