@@ -1,7 +1,7 @@
 using System;
 using System.Linq;
 using SimdLstm.Testing;
-using SimdLstm.Tests.Reference;
+using SimdLstm.Testing.Reference;
 using Xunit;
 
 namespace SimdLstm.Tests.Layers;
