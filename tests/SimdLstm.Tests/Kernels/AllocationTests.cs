@@ -42,10 +42,6 @@ public class AllocationTests
 
         for (int k = 0; k < 50; k++)
             RunAll();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int k = 0; k < 200; k++)
-            RunAll();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        Allocations.AssertNone(RunAll, count: 200);
     }
 }

@@ -82,16 +82,13 @@ public class GemmPackedBTests
         SimdLstm.Kernels.PackGemmB(Transpose.Transposed, k, n, b, k, packed);
         SimdLstm.Kernels.GemmPackedB(m, n, k, a, k, packed, 0f, c, n);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 3; i++)
+        Allocations.AssertNone(() =>
         {
             SimdLstm.Kernels.PackGemmB(Transpose.Transposed, k, n, b, k, packed);
             SimdLstm.Kernels.PackGemmB(Transpose.None, k, n, b, n, packed);
             SimdLstm.Kernels.GemmPackedB(m, n, k, a, k, packed, 1f, c, n);
             SimdLstm.Kernels.GemmPackedB(7, n, k, a, k, packed, 0f, c, n);
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }, count: 3);
     }
 
     [Fact]

@@ -128,8 +128,7 @@ public class GemmTests
         SimdLstm.Kernels.Ger(0.5f, y, x, a, m, k, k);
 
         Transpose[] transposes = [Transpose.None, Transpose.Transposed];
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 3; i++)
+        Allocations.AssertNone(() =>
         {
             foreach (Transpose transA in transposes)
             {
@@ -141,9 +140,7 @@ public class GemmTests
             SimdLstm.Kernels.Gemv(a, m, k, k, x, y);
             SimdLstm.Kernels.GemvTransposed(a, m, k, k, y, x);
             SimdLstm.Kernels.Ger(0.5f, y, x, a, m, k, k);
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }, count: 3);
     }
 
     [Fact]

@@ -207,11 +207,7 @@ public class RecurrentLayerBehaviourTests
         }
 
         Iterate();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 200; i++)
-            Iterate();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        Allocations.AssertNone(Iterate, count: 100);
     }
 
     [Fact]

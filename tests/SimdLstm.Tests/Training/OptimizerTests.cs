@@ -159,14 +159,12 @@ public class OptimizerTests
         Optimizer optimizer = config.Create(n, config.LearningRate);
         for (int i = 0; i < 3; i++) optimizer.Step(parameters, gradients); // warm-up: JIT, static initialisers
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 500; i++)
+        int call = 0;
+        Allocations.AssertNone(() =>
         {
-            optimizer.LearningRate = config.LearningRate / (1 + i);
+            optimizer.LearningRate = config.LearningRate / (1 + call++);
             optimizer.Step(parameters, gradients);
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        }, count: 500);
     }
 
     /// <summary>
