@@ -51,7 +51,7 @@ public sealed class RecurrentWorkspace
     public int MaxBatch { get; }
 
     // Saved by forward, read by backward. Layouts are time-major with the batch size of the last forward pass.
-    internal float[] Gates { get; }         // [L, T, B, G·H]: activated gates (LSTM) or the output h (RNN reads Hidden instead)
+    internal float[] Gates { get; }         // [L, T, B, G·H]: activated gates (LSTM) or pre-activations (RNN, whose backward reads h from Hidden)
     internal float[] Hidden { get; }        // [L, T+1, B, H]: index 0 is h0, index t+1 is h_t
     internal float[] Cell { get; }          // [L, T+1, B, H]: index 0 is c0 (LSTM only)
     internal float[] Input { get; }         // [T, B, I]: the dense input, time-major

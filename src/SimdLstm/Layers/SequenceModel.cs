@@ -128,11 +128,7 @@ public sealed class SequenceModel
     /// </summary>
     public void Step(ReadOnlySpan<int> tokens, RecurrentState state, SequenceModelWorkspace workspace, Span<float> logits)
     {
-        ArgumentNullException.ThrowIfNull(state);
-        ArgumentNullException.ThrowIfNull(workspace);
-        ValidateWorkspace(workspace);
-        Guard.Length(logits.Length, state.BatchSize * OutputSize, nameof(logits));
-        Span<float> hidden = workspace.Hidden(1, state.BatchSize);
+        Span<float> hidden = ValidateStepArguments(state, workspace, logits);
         Recurrent.Step(tokens, state, workspace.Recurrent, hidden);
         Head.Forward(hidden, state.BatchSize, logits);
     }
@@ -140,11 +136,7 @@ public sealed class SequenceModel
     /// <summary>As the token overload, with dense inputs [B, I].</summary>
     public void Step(ReadOnlySpan<float> input, RecurrentState state, SequenceModelWorkspace workspace, Span<float> logits)
     {
-        ArgumentNullException.ThrowIfNull(state);
-        ArgumentNullException.ThrowIfNull(workspace);
-        ValidateWorkspace(workspace);
-        Guard.Length(logits.Length, state.BatchSize * OutputSize, nameof(logits));
-        Span<float> hidden = workspace.Hidden(1, state.BatchSize);
+        Span<float> hidden = ValidateStepArguments(state, workspace, logits);
         Recurrent.Step(input, state, workspace.Recurrent, hidden);
         Head.Forward(hidden, state.BatchSize, logits);
     }
@@ -192,6 +184,16 @@ public sealed class SequenceModel
             if ((uint)targets[i] >= (uint)OutputSize)
                 throw new ArgumentOutOfRangeException(nameof(targets), targets[i], $"Target at index {i} is {targets[i]}; expected a value in [0, {OutputSize}).");
         }
+    }
+
+    // Checks what both Step overloads take and returns the workspace's [B, H] output of the recurrent layers.
+    private Span<float> ValidateStepArguments(RecurrentState state, SequenceModelWorkspace workspace, Span<float> logits)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(workspace);
+        ValidateWorkspace(workspace);
+        Guard.Length(logits.Length, state.BatchSize * OutputSize, nameof(logits));
+        return workspace.Hidden(1, state.BatchSize);
     }
 
     private void ValidateWorkspace(SequenceModelWorkspace workspace)
