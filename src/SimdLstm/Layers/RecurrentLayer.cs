@@ -46,6 +46,12 @@ public sealed class RecurrentLayer
     /// <summary>A workspace for passes of at most <paramref name="maxSteps"/> steps over at most <paramref name="maxBatch"/> streams.</summary>
     public RecurrentWorkspace CreateWorkspace(int maxSteps, int maxBatch = 1) => new(Options, maxSteps, maxBatch);
 
+    /// <summary>
+    /// A frozen copy of the current weights packed for fast inference steps and sequence passes (see
+    /// <see cref="PackedRecurrentLayer"/>); call <see cref="PackedRecurrentLayer.Refresh"/> after the weights change.
+    /// </summary>
+    public PackedRecurrentLayer Pack() => new(Weights);
+
     /// <summary>A zeroed gradient buffer with the layout of <see cref="Weights"/>' buffer, viewed like the weights.</summary>
     public RecurrentParameters CreateGradients() => new(Options, Weights.Buffer.CreateZeroedLike(), Weights.Prefix);
 
@@ -387,52 +393,63 @@ public sealed class RecurrentLayer
     }
 
     // [outer, inner, width] → [inner, outer, width].
-    private static void SwapTimeAndBatch(ReadOnlySpan<float> source, int outer, int inner, int width, Span<float> destination)
+    internal static void SwapTimeAndBatch(ReadOnlySpan<float> source, int outer, int inner, int width, Span<float> destination)
     {
         for (int o = 0; o < outer; o++)
             for (int i = 0; i < inner; i++)
                 source.Slice((o * inner + i) * width, width).CopyTo(destination.Slice((i * outer + o) * width, width));
     }
 
-    private void ValidateStep(RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+    private void ValidateStep(RecurrentState state, RecurrentWorkspace workspace, Span<float> output) =>
+        ValidateStep(Options, state, workspace, output.Length);
+
+    private void ValidateForward(int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output) =>
+        ValidateForward(Options, steps, state, workspace, output.Length);
+
+    private void ValidateWorkspace(RecurrentWorkspace workspace) => ValidateWorkspace(Options, workspace);
+
+    private void ValidateTokens(ReadOnlySpan<int> tokens) => ValidateTokens(tokens, Options.InputSize);
+
+    // The argument checks of a step, shared with PackedRecurrentLayer.
+    internal static void ValidateStep(RecurrentOptions options, RecurrentState state, RecurrentWorkspace workspace, int outputLength)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(workspace);
-        ValidateState(state);
-        ValidateWorkspace(workspace);
+        ValidateState(options, state);
+        ValidateWorkspace(options, workspace);
         if (state.BatchSize > workspace.MaxBatch)
             throw new ArgumentException($"The state has batch size {state.BatchSize} but the workspace holds at most {workspace.MaxBatch}.", nameof(workspace));
-        Guard.Length(output.Length, state.BatchSize * Options.HiddenSize, nameof(output));
+        Guard.Length(outputLength, state.BatchSize * options.HiddenSize, "output");
     }
 
-    private void ValidateForward(int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+    // The argument checks of a sequence pass, shared with PackedRecurrentLayer.
+    internal static void ValidateForward(RecurrentOptions options, int steps, RecurrentState state, RecurrentWorkspace workspace, int outputLength)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(workspace);
-        ValidateState(state);
-        ValidateWorkspace(workspace);
+        ValidateState(options, state);
+        ValidateWorkspace(options, workspace);
         if (steps < 1 || steps > workspace.MaxSteps)
             throw new ArgumentOutOfRangeException(nameof(steps), steps, $"Expected 1 to {workspace.MaxSteps} steps (the workspace's maximum).");
         if (state.BatchSize > workspace.MaxBatch)
             throw new ArgumentException($"The state has batch size {state.BatchSize} but the workspace holds at most {workspace.MaxBatch}.", nameof(workspace));
-        Guard.Length(output.Length, steps * state.BatchSize * Options.HiddenSize, nameof(output));
+        Guard.Length(outputLength, steps * state.BatchSize * options.HiddenSize, "output");
     }
 
-    private void ValidateState(RecurrentState state)
+    private static void ValidateState(RecurrentOptions options, RecurrentState state)
     {
-        if (state.Options != Options)
-            throw new ArgumentException($"Expected a state for {Describe(Options)} but got one for {Describe(state.Options)}.", nameof(state));
+        if (state.Options != options)
+            throw new ArgumentException($"Expected a state for {Describe(options)} but got one for {Describe(state.Options)}.", nameof(state));
     }
 
-    private void ValidateWorkspace(RecurrentWorkspace workspace)
+    private static void ValidateWorkspace(RecurrentOptions options, RecurrentWorkspace workspace)
     {
-        if (workspace.Options != Options)
-            throw new ArgumentException($"Expected a workspace for {Describe(Options)} but got one for {Describe(workspace.Options)}.", nameof(workspace));
+        if (workspace.Options != options)
+            throw new ArgumentException($"Expected a workspace for {Describe(options)} but got one for {Describe(workspace.Options)}.", nameof(workspace));
     }
 
-    private void ValidateTokens(ReadOnlySpan<int> tokens)
+    internal static void ValidateTokens(ReadOnlySpan<int> tokens, int vocabulary)
     {
-        int vocabulary = Options.InputSize;
         for (int i = 0; i < tokens.Length; i++)
         {
             if ((uint)tokens[i] >= (uint)vocabulary)
@@ -440,7 +457,7 @@ public sealed class RecurrentLayer
         }
     }
 
-    private static string Describe(RecurrentOptions o) =>
+    internal static string Describe(RecurrentOptions o) =>
         $"{o.Cell}(inputSize: {o.InputSize}, hiddenSize: {o.HiddenSize}, numLayers: {o.NumLayers}, bias: {o.Bias}{(o.Cell == CellKind.Rnn ? ", " + o.Activation : "")})";
 
     private static RecurrentParameters CreateWeights(RecurrentOptions options, int seed)

@@ -1,0 +1,268 @@
+using System;
+
+namespace SimdLstm;
+
+/// <summary>
+/// A frozen copy of a <see cref="RecurrentLayer"/>'s weights, repacked for inference: streaming steps and sequence forward
+/// passes with the same results as the layer's (up to float rounding order), at the speed of streaming the weights once.
+/// </summary>
+/// <remarks>
+/// <para><b>Why a separate object.</b> A batch-1 step is bound by reading the weights: 2·G·H·(I + H) FLOPs over
+/// 4·G·H·(I + H) bytes. The layer keeps PyTorch's layout, which a step reads row by row; this copy holds each weight
+/// matrix in panels of 64 gate rows whose columns are contiguous, so a step streams them once, sequentially, through a
+/// register-blocked kernel with no horizontal reductions. A sequence pass also keeps <c>weight_ih</c> in the packed form
+/// of the matrix product, so the input projection of all steps is one product (the copy therefore holds W_ih twice).</para>
+/// <para><b>Snapshot semantics.</b> The copy is taken when it is created. Later changes to the source weights (an
+/// optimiser step, a loaded checkpoint) are not seen until <see cref="Refresh"/> is called, which repacks in place
+/// without allocating. This is deliberate: a training loop keeps using <see cref="RecurrentLayer"/>, which always reads the
+/// current weights, and publishes a refreshed inference copy when it chooses.</para>
+/// <para><b>Threads.</b> Steps only read this object, so many threads may share it, each with its own
+/// <see cref="RecurrentState"/> and <see cref="RecurrentWorkspace"/>. <see cref="Refresh"/> must not run while any thread
+/// steps.</para>
+/// <para><b>Accuracy.</b> Each gate pre-activation is accumulated in float in the order bias, W_ih·x (k ascending),
+/// W_hh·h (k ascending), one multiply-add per term; the result is bitwise the same on every vector width and alignment,
+/// and differs from <see cref="RecurrentLayer"/>'s (which sums in another order) only by float rounding.</para>
+/// </remarks>
+public sealed class PackedRecurrentLayer
+{
+    private readonly float[][] _panelIh;   // per layer: weight_ih in gate panels
+    private readonly float[][] _panelHh;   // per layer: weight_hh in gate panels
+    private readonly float[][] _gemmIh;    // per layer: weight_ih packed for Kernels.GemmPackedB (op(B) = W_ihᵀ)
+    private readonly float[][] _bias;      // per layer: bias_ih + bias_hh [G·H] (zeros without bias)
+
+    /// <summary>Packs a copy of <paramref name="weights"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A packed matrix would not fit in one array.</exception>
+    public PackedRecurrentLayer(RecurrentParameters weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        Options = weights.Options;
+        int layers = Options.NumLayers, g = Options.GateSize, h = Options.HiddenSize, gates = Options.Cell == CellKind.Lstm ? 4 : 1;
+        _panelIh = new float[layers][];
+        _panelHh = new float[layers][];
+        _gemmIh = new float[layers][];
+        _bias = new float[layers][];
+        for (int l = 0; l < layers; l++)
+        {
+            int inputSize = Options.LayerInputSize(l);
+            _panelIh[l] = new float[Kernels.PackedGatePanelLength(gates, h, inputSize)];
+            _panelHh[l] = new float[Kernels.PackedGatePanelLength(gates, h, h)];
+            _gemmIh[l] = new float[Kernels.PackedBLength(inputSize, g)];
+            _bias[l] = new float[g];
+        }
+        Refresh(weights);
+    }
+
+    /// <summary>The network's shape.</summary>
+    public RecurrentOptions Options { get; }
+
+    /// <summary>
+    /// Repacks from <paramref name="weights"/> (typically the source layer's, after training changed them), in place and
+    /// without allocating. Not thread-safe against concurrent steps.
+    /// </summary>
+    /// <exception cref="ArgumentException">The weights are for a different network shape.</exception>
+    public void Refresh(RecurrentParameters weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        if (weights.Options != Options)
+            throw new ArgumentException($"Expected weights for {RecurrentLayer.Describe(Options)} but got weights for {RecurrentLayer.Describe(weights.Options)}.", nameof(weights));
+        int g = Options.GateSize, h = Options.HiddenSize, gates = GateCount;
+        for (int l = 0; l < Options.NumLayers; l++)
+        {
+            int inputSize = Options.LayerInputSize(l);
+            Kernels.PackGatePanels(weights.WeightIh(l), gates, h, inputSize, _panelIh[l]);
+            Kernels.PackGatePanels(weights.WeightHh(l), gates, h, h, _panelHh[l]);
+            Kernels.PackGemmB(Transpose.Transposed, inputSize, g, weights.WeightIh(l), inputSize, _gemmIh[l]);
+            Span<float> bias = _bias[l];
+            if (Options.Bias)
+            {
+                weights.BiasIh(l).CopyTo(bias);
+                Kernels.Axpy(1f, weights.BiasHh(l), bias);
+            }
+            else
+            {
+                bias.Clear();
+            }
+        }
+    }
+
+    private int GateCount => Options.Cell == CellKind.Lstm ? 4 : 1;
+
+    /// <summary>A zero state for <paramref name="batchSize"/> streams.</summary>
+    public RecurrentState CreateState(int batchSize = 1) => new(Options, batchSize);
+
+    /// <summary>A workspace for passes of at most <paramref name="maxSteps"/> steps over at most <paramref name="maxBatch"/> streams.</summary>
+    public RecurrentWorkspace CreateWorkspace(int maxSteps = 1, int maxBatch = 1) => new(Options, maxSteps, maxBatch);
+
+    /// <summary>
+    /// Runs one time step of every stream in <paramref name="state"/> and updates the state in place, as
+    /// <see cref="RecurrentLayer.Step(ReadOnlySpan{float}, RecurrentState, RecurrentWorkspace, Span{float})"/>. Streams are
+    /// stepped one after another, each streaming the weights once: this is the batch-1 fast path; for large batches the
+    /// layer's matrix-product path reads the weights once for all streams.
+    /// </summary>
+    /// <param name="input">x_t of each stream, [B, I].</param>
+    /// <param name="state">h and c of the streams, read and updated.</param>
+    /// <param name="workspace">Scratch for at least B streams; a saved forward pass in it is discarded.</param>
+    /// <param name="output">Receives h_t of the top layer, [B, H].</param>
+    /// <exception cref="ArgumentException">A length or shape does not match; nothing has been written.</exception>
+    public void Step(ReadOnlySpan<float> input, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+    {
+        ValidateStep(state, workspace, output);
+        Guard.Length(input.Length, state.BatchSize * Options.InputSize, nameof(input));
+        StepCore(input, ReadOnlySpan<int>.Empty, state, workspace, output);
+    }
+
+    /// <summary>
+    /// One time step with token inputs (stream b's input is the one-hot vector of <paramref name="tokens"/>[b]), as
+    /// <see cref="RecurrentLayer.Step(ReadOnlySpan{int}, RecurrentState, RecurrentWorkspace, Span{float})"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A length does not match; nothing has been written.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A token is outside [0, I); nothing has been written.</exception>
+    public void Step(ReadOnlySpan<int> tokens, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+    {
+        ValidateStep(state, workspace, output);
+        Guard.Length(tokens.Length, state.BatchSize, nameof(tokens));
+        ValidateTokens(tokens);
+        StepCore(ReadOnlySpan<float>.Empty, tokens, state, workspace, output);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="steps"/> steps of every stream for inference and leaves the final h and c in
+    /// <paramref name="state"/>, as <see cref="RecurrentLayer.Forward(ReadOnlySpan{float}, int, RecurrentState, RecurrentWorkspace, Span{float}, bool)"/>
+    /// but without saving anything for a backward pass. Each layer projects the inputs of all steps with one matrix product,
+    /// then streams only W_hh per step.
+    /// </summary>
+    /// <param name="input">The inputs, [T, B, I] (or [B, T, I] when <paramref name="batchFirst"/>).</param>
+    /// <param name="steps">T, 1 ≤ T ≤ <see cref="RecurrentWorkspace.MaxSteps"/>.</param>
+    /// <param name="state">The initial state on entry; the final state on return.</param>
+    /// <param name="workspace">Scratch; a saved forward pass in it is discarded.</param>
+    /// <param name="output">Receives h_t of the top layer for every step, [T, B, H] (or [B, T, H]).</param>
+    /// <param name="batchFirst">Whether <paramref name="input"/> and <paramref name="output"/> are batch-first.</param>
+    /// <exception cref="ArgumentException">A length or shape does not match; nothing has been written.</exception>
+    public void Forward(ReadOnlySpan<float> input, int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output, bool batchFirst = false)
+    {
+        ValidateForward(steps, state, workspace, output);
+        int batch = state.BatchSize, inputSize = Options.InputSize;
+        Guard.Length(input.Length, steps * batch * inputSize, nameof(input));
+        workspace.HasSaved = false;
+        Span<float> x = workspace.Input.AsSpan(0, steps * batch * inputSize);
+        if (batchFirst)
+            RecurrentLayer.SwapTimeAndBatch(input, batch, steps, inputSize, x);
+        else
+            input.CopyTo(x);
+        ForwardCore(steps, state, workspace, output, tokens: false, batchFirst);
+    }
+
+    /// <summary>As <see cref="Forward(ReadOnlySpan{float}, int, RecurrentState, RecurrentWorkspace, Span{float}, bool)"/> with token inputs, [T, B] (or [B, T]).</summary>
+    /// <exception cref="ArgumentException">A length does not match; nothing has been written.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A token is outside [0, I); nothing has been written.</exception>
+    public void Forward(ReadOnlySpan<int> tokens, int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output, bool batchFirst = false)
+    {
+        ValidateForward(steps, state, workspace, output);
+        int batch = state.BatchSize;
+        Guard.Length(tokens.Length, steps * batch, nameof(tokens));
+        ValidateTokens(tokens);
+        workspace.HasSaved = false;
+        Span<int> saved = workspace.Tokens.AsSpan(0, steps * batch);
+        for (int t = 0; t < steps; t++)
+            for (int b = 0; b < batch; b++)
+                saved[t * batch + b] = tokens[batchFirst ? b * steps + t : t * batch + b];
+        ForwardCore(steps, state, workspace, output, tokens: true, batchFirst);
+    }
+
+    private void StepCore(ReadOnlySpan<float> input, ReadOnlySpan<int> tokens, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+    {
+        workspace.HasSaved = false;
+        int batch = state.BatchSize, h = Options.HiddenSize, g = Options.GateSize, gates = GateCount;
+        Span<float> gatesRow = workspace.Gates.AsSpan(0, g);
+        for (int l = 0; l < Options.NumLayers; l++)
+        {
+            int inputSize = Options.LayerInputSize(l);
+            for (int b = 0; b < batch; b++)
+            {
+                Span<float> hidden = state.HiddenOf(l).Slice(b * h, h);
+                _bias[l].CopyTo(gatesRow);
+                if (l == 0 && !tokens.IsEmpty)
+                {
+                    Kernels.GatePanelAddColumn(_panelIh[0], inputSize, tokens[b], gates, h, gatesRow);
+                    Kernels.GatePanelGemvBlocks(ReadOnlySpan<float>.Empty, 0, ReadOnlySpan<float>.Empty, _panelHh[l], h, hidden,
+                        gates, h, gatesRow, 0, Kernels.PanelBlocks(gates, h));
+                }
+                else
+                {
+                    ReadOnlySpan<float> x = l == 0 ? input.Slice(b * inputSize, inputSize) : state.HiddenOf(l - 1).Slice(b * h, h);
+                    Kernels.GatePanelGemvBlocks(_panelIh[l], inputSize, x, _panelHh[l], h, hidden, gates, h, gatesRow, 0, Kernels.PanelBlocks(gates, h));
+                }
+                Pointwise(gatesRow, state, l, b, hidden);
+            }
+        }
+        state.HiddenOf(Options.NumLayers - 1).CopyTo(output);
+    }
+
+    private void ForwardCore(int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output, bool tokens, bool batchFirst)
+    {
+        int batch = state.BatchSize, h = Options.HiddenSize, g = Options.GateSize, gates = GateCount;
+        int rows = steps * batch, blocks = Kernels.PanelBlocks(gates, h);
+        Span<float> allGates = workspace.Gates.AsSpan(0, rows * g);
+        // Layer l's outputs for all steps, [T, B, H]; the next layer's inputs. Two halves of the hidden-state buffer alternate.
+        Span<float> lower = Span<float>.Empty;
+        for (int l = 0; l < Options.NumLayers; l++)
+        {
+            int inputSize = Options.LayerInputSize(l);
+            for (int r = 0; r < rows; r++)
+                _bias[l].CopyTo(allGates.Slice(r * g, g));
+            if (l == 0 && tokens)
+            {
+                ReadOnlySpan<int> saved = workspace.Tokens.AsSpan(0, rows);
+                for (int r = 0; r < rows; r++)
+                    Kernels.GatePanelAddColumn(_panelIh[0], inputSize, saved[r], gates, h, allGates.Slice(r * g, g));
+            }
+            else
+            {
+                ReadOnlySpan<float> x = l == 0 ? workspace.Input.AsSpan(0, rows * inputSize) : lower;
+                Kernels.GemmPackedB(rows, g, inputSize, x, inputSize, _gemmIh[l], 1f, allGates, g);
+            }
+
+            Span<float> upper = workspace.Hidden.AsSpan((l & 1) * rows * h, rows * h);
+            Span<float> hiddenState = state.HiddenOf(l);
+            for (int t = 0; t < steps; t++)
+            {
+                for (int b = 0; b < batch; b++)
+                {
+                    Span<float> gatesRow = allGates.Slice((t * batch + b) * g, g);
+                    Span<float> hidden = hiddenState.Slice(b * h, h);
+                    Kernels.GatePanelGemvBlocks(ReadOnlySpan<float>.Empty, 0, ReadOnlySpan<float>.Empty, _panelHh[l], h, hidden, gates, h, gatesRow, 0, blocks);
+                    Pointwise(gatesRow, state, l, b, hidden);
+                }
+                hiddenState.CopyTo(upper.Slice(t * batch * h, batch * h));
+            }
+            lower = upper;
+        }
+
+        if (batchFirst)
+            RecurrentLayer.SwapTimeAndBatch(lower, steps, batch, h, output);
+        else
+            lower.CopyTo(output);
+    }
+
+    // h (and c) of stream b in layer l from its activated gates; the state is updated in place.
+    private void Pointwise(Span<float> gatesRow, RecurrentState state, int layer, int b, Span<float> hidden)
+    {
+        if (Options.Cell == CellKind.Lstm)
+        {
+            Span<float> cell = state.CellOf(layer).Slice(b * Options.HiddenSize, Options.HiddenSize);
+            Kernels.LstmPointwiseForward(gatesRow, cell, cell, hidden);
+        }
+        else
+        {
+            Kernels.RnnPointwiseForward(gatesRow, hidden, Options.Activation);
+        }
+    }
+
+    private void ValidateStep(RecurrentState state, RecurrentWorkspace workspace, Span<float> output) =>
+        RecurrentLayer.ValidateStep(Options, state, workspace, output.Length);
+
+    private void ValidateForward(int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output) =>
+        RecurrentLayer.ValidateForward(Options, steps, state, workspace, output.Length);
+
+    private void ValidateTokens(ReadOnlySpan<int> tokens) => RecurrentLayer.ValidateTokens(tokens, Options.InputSize);
+}
