@@ -77,8 +77,8 @@ public sealed record CaseWork(CaseKind Kind, CellKind Cell, int Size, double Flo
         CellKind kind = key.Type.StartsWith("Rnn", StringComparison.Ordinal) ? CellKind.Rnn : CellKind.Lstm;
         return key.Method switch
         {
-            "Step" => new(CaseKind.Step, kind, size, BenchCases.StepFlops(kind, size), 4.0 * BenchCases.WeightCount(kind, size)),
-            "Sequence" => new(CaseKind.Sequence, kind, size, BenchCases.StepFlops(kind, size), 4.0 * BenchCases.RecurrentWeightCount(kind, size)),
+            "Step" or "LayerStep" => new(CaseKind.Step, kind, size, BenchCases.StepFlops(kind, size), 4.0 * BenchCases.WeightCount(kind, size)),
+            "Sequence" or "LayerSequence" => new(CaseKind.Sequence, kind, size, BenchCases.StepFlops(kind, size), 4.0 * BenchCases.RecurrentWeightCount(kind, size)),
             "Train" => new(CaseKind.Train, kind, size, BenchCases.TrainFlops(kind, size), 0),
             _ => new(CaseKind.Other, kind, size, 0, 0),
         };

@@ -5,8 +5,10 @@ using BenchmarkDotNet.Attributes;
 namespace SimdLstm.Benchmarks;
 
 /// <summary>
-/// One recurrent layer with I = H: the streaming step at batch 1, an inference sequence (T = 100, batch 1) and a training
-/// pass (forward + BPTT, B = 32, T = 50). <see cref="LstmBench"/> and <see cref="RnnBench"/> pick the cell.
+/// One recurrent layer with I = H: the streaming step at batch 1 and an inference sequence (T = 100, batch 1), both through
+/// the inference copy <see cref="PackedRecurrentLayer"/> and, for comparison, through <see cref="RecurrentLayer"/> itself
+/// (which reads the weights in PyTorch's layout and saves the sequence for backward); and a training pass (forward + BPTT,
+/// B = 32, T = 50). <see cref="LstmBench"/> and <see cref="RnnBench"/> pick the cell.
 /// </summary>
 /// <remarks>
 /// Every case reuses the state, workspace and buffers made in its setup, so the allocation column must read 0 B: the
@@ -16,6 +18,7 @@ namespace SimdLstm.Benchmarks;
 public abstract class CellBench
 {
     private RecurrentLayer _layer = null!;
+    private PackedRecurrentLayer _packed = null!;
     private RecurrentState _state = null!;
     private RecurrentWorkspace _workspace = null!;
     private RecurrentParameters _gradients = null!;
@@ -34,27 +37,44 @@ public abstract class CellBench
     /// <summary>The cell this class measures.</summary>
     public abstract CellKind Cell { get; }
 
-    /// <summary>Setup of <see cref="Step"/>: batch 1, one step of scratch.</summary>
-    [GlobalSetup(Target = nameof(Step))]
+    /// <summary>Setup of the step cases: batch 1, one step of scratch.</summary>
+    [GlobalSetup(Targets = [nameof(Step), nameof(LayerStep)])]
     public void SetupStep() => Create(steps: 1, batch: 1);
 
-    /// <summary>Setup of <see cref="Sequence"/>.</summary>
-    [GlobalSetup(Target = nameof(Sequence))]
+    /// <summary>Setup of the sequence cases.</summary>
+    [GlobalSetup(Targets = [nameof(Sequence), nameof(LayerSequence)])]
     public void SetupSequence() => Create(BenchCases.SequenceSteps, batch: 1);
 
     /// <summary>Setup of <see cref="Train"/>.</summary>
     [GlobalSetup(Target = nameof(Train))]
     public void SetupTrain() => Create(BenchCases.TrainSteps, BenchCases.TrainBatch);
 
-    /// <summary>One streaming step of one stream; the state carries over from call to call as it does when serving.</summary>
+    /// <summary>
+    /// One streaming step of one stream through the packed inference copy; the state carries over from call to call as
+    /// it does when serving.
+    /// </summary>
     [Benchmark]
     [BenchmarkCategory("Step")]
-    public void Step() => _layer.Step(_input, _state, _workspace, _output);
+    public void Step() => _packed.Step(_input, _state, _workspace, _output);
 
-    /// <summary>A 100-step sequence from a zero state; the reported time is per step.</summary>
+    /// <summary>A 100-step inference sequence from a zero state through the packed copy; the reported time is per step.</summary>
     [Benchmark(OperationsPerInvoke = BenchCases.SequenceSteps)]
     [BenchmarkCategory("Sequence")]
     public void Sequence()
+    {
+        _state.Reset();
+        _packed.Forward(_input, BenchCases.SequenceSteps, _state, _workspace, _output);
+    }
+
+    /// <summary>As <see cref="Step"/> through <see cref="RecurrentLayer.Step(System.ReadOnlySpan{float}, RecurrentState, RecurrentWorkspace, System.Span{float})"/>.</summary>
+    [Benchmark]
+    [BenchmarkCategory("Step")]
+    public void LayerStep() => _layer.Step(_input, _state, _workspace, _output);
+
+    /// <summary>As <see cref="Sequence"/> through <see cref="RecurrentLayer.Forward(System.ReadOnlySpan{float}, int, RecurrentState, RecurrentWorkspace, System.Span{float}, bool)"/> (which also saves the pass for backward).</summary>
+    [Benchmark(OperationsPerInvoke = BenchCases.SequenceSteps)]
+    [BenchmarkCategory("Sequence")]
+    public void LayerSequence()
     {
         _state.Reset();
         _layer.Forward(_input, BenchCases.SequenceSteps, _state, _workspace, _output);
@@ -78,6 +98,7 @@ public abstract class CellBench
     {
         var options = new RecurrentOptions(Cell, Size, Size);
         _layer = new RecurrentLayer(options, seed: 1);
+        _packed = _layer.Pack();
         _state = _layer.CreateState(batch);
         _workspace = _layer.CreateWorkspace(steps, batch);
         _gradients = _layer.CreateGradients();

@@ -80,12 +80,14 @@ public static class ReportWriter
             sb.AppendLine("---:|---:|");
             foreach (CellKind cell in new[] { CellKind.Lstm, CellKind.Rnn })
             {
-                foreach (string method in new[] { "Step", "Sequence", "Train" })
+                foreach (string method in new[] { "Step", "LayerStep", "Sequence", "LayerSequence", "Train" })
                 {
                     string type = cell == CellKind.Lstm ? nameof(LstmBench) : nameof(RnnBench);
                     CaseResult? mine = ours.Find(k => k.Type == type && k.Method == method && k.Parameter("Size") == size.ToString(s_inv));
+                    // Peers have one step and one sequence case; both of ours are compared with it.
+                    string peerMethod = method.StartsWith("Layer", StringComparison.Ordinal) ? method["Layer".Length..] : method;
                     var peerResults = peerColumns.Select(c => cell == CellKind.Lstm
-                        ? peers.Find(k => c.Match(k) && k.Method == method && k.Parameter("Size") == size.ToString(s_inv)) : null).ToList();
+                        ? peers.Find(k => c.Match(k) && k.Method == peerMethod && k.Parameter("Size") == size.ToString(s_inv)) : null).ToList();
                     if (mine is null && peerResults.All(p => p is null))
                         continue;
                     sb.Append(CultureInfo.InvariantCulture, $"| {cell} {Label(method)} | {Time(mine?.MeanNs)} | {Alloc(mine?.AllocatedBytes)} | ");
@@ -108,8 +110,10 @@ public static class ReportWriter
 
     private static string Label(string method) => method switch
     {
-        "Step" => "step, B=1",
-        "Sequence" => "sequence T=100, B=1 (per step)",
+        "Step" => "step, B=1 (packed)",
+        "LayerStep" => "step, B=1 (RecurrentLayer)",
+        "Sequence" => "sequence T=100, B=1, per step (packed)",
+        "LayerSequence" => "sequence T=100, B=1, per step (RecurrentLayer)",
         "Train" => "train fwd+bwd B=32 T=50",
         _ => method,
     };
