@@ -83,6 +83,37 @@ public class ComputePoolLayerTests(ComputePools pools) : IClassFixture<ComputePo
         AssertBitwise(expected.DCell0, actual.DCell0, $"dc0 ({label})");
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void SequenceModel_WithPool_BitwiseEqualWithoutPool(int threads)
+    {
+        const int vocabulary = 11, steps = 8, batch = 5;
+        var model = new SequenceModel(RecurrentOptions.Lstm(vocabulary, 13, numLayers: 2), outputSize: vocabulary, seed: 4);
+        var random = new Random(8);
+        int[] tokens = new int[steps * batch], targets = new int[steps * batch];
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            tokens[i] = random.Next(vocabulary);
+            targets[i] = random.Next(vocabulary);
+        }
+
+        (float Loss, float[] Gradients, float[] Hidden) Train(ComputePool? pool)
+        {
+            SequenceModelWorkspace workspace = pool is null ? model.CreateWorkspace(steps, batch) : model.CreateWorkspace(steps, batch, pool);
+            RecurrentState state = model.CreateState(batch);
+            SequenceModelGradients gradients = model.CreateGradients();
+            float loss = model.ForwardBackward(tokens, targets, steps, state, workspace, gradients);
+            return (loss, gradients.Buffer.Span.ToArray(), state.Hidden.ToArray());
+        }
+
+        var expected = Train(pool: null);
+        var actual = Train(pools.Get(threads));
+        Assert.Equal(BitConverter.SingleToInt32Bits(expected.Loss), BitConverter.SingleToInt32Bits(actual.Loss));
+        AssertBitwise(expected.Gradients, actual.Gradients, $"gradients, {threads} threads");
+        AssertBitwise(expected.Hidden, actual.Hidden, $"final h, {threads} threads");
+    }
+
     [Fact]
     public void Workspace_RemembersItsPool()
     {
