@@ -12,7 +12,8 @@ namespace SimdLstm;
 /// streams one caller runs. A <see cref="RecurrentWorkspace"/> holds scratch and the activations a forward pass saves for
 /// backward. A thread needs its own state and workspace; with them, <see cref="Step(ReadOnlySpan{float}, RecurrentState, RecurrentWorkspace, Span{float})"/>,
 /// <see cref="Forward(ReadOnlySpan{float}, int, RecurrentState, RecurrentWorkspace, Span{float}, bool)"/> and
-/// <see cref="Backward"/> allocate nothing.</para>
+/// <see cref="Backward"/> allocate nothing. A workspace made with a <see cref="ComputePool"/> (opt-in) shares its sequence
+/// passes among the pool's threads, with bitwise the same results as on one thread.</para>
 /// <para>Layouts are time-major: inputs [T, B, I], outputs [T, B, H] (batch-first [B, T, ·] on request), states [L, B, H].
 /// A sequence forward projects the inputs of all steps with one matrix product, then runs the recurrence step by step.
 /// Backward runs the pointwise backward and dh_{t−1} = W_hhᵀ·dgates per step in reverse, then forms the weight gradients

@@ -115,6 +115,23 @@ public class ComputePoolLayerTests(ComputePools pools) : IClassFixture<ComputePo
     }
 
     [Fact]
+    public void ReadmeExample_CompilesAndMatchesOneThread()
+    {
+        const int steps = 4, batch = 6;
+        var lstm = new RecurrentLayer(RecurrentOptions.Lstm(inputSize: 8, hiddenSize: 16), seed: 42);
+        float[] input = Random(steps * batch * 8, 1), pooled = new float[steps * batch * 16], single = new float[pooled.Length];
+
+        // --- README: several threads ---
+        using var pool = new ComputePool(threadCount: 2);
+        RecurrentWorkspace workspace = lstm.CreateWorkspace(maxSteps: steps, maxBatch: batch, pool);
+        // --- end ---
+
+        lstm.Forward(input, steps, lstm.CreateState(batch), workspace, pooled);
+        lstm.Forward(input, steps, lstm.CreateState(batch), lstm.CreateWorkspace(steps, batch), single);
+        AssertBitwise(single, pooled, "README example output");
+    }
+
+    [Fact]
     public void Workspace_RemembersItsPool()
     {
         var layer = new RecurrentLayer(RecurrentOptions.Lstm(3, 4), seed: 1);
