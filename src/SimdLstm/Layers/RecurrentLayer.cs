@@ -256,7 +256,7 @@ public sealed class RecurrentLayer
         int rows = steps * batch, bh = batch * h;
         bool lstm = Options.Cell == CellKind.Lstm;
         RecurrentPassWork work = workspace.PassWork;
-        work.Begin(this, steps, batch, tokens, state, gradients: null);
+        work.Begin(this, steps, batch, tokens, gradients: null);
         try
         {
             for (int l = 0; l < Options.NumLayers; l++)
@@ -320,7 +320,7 @@ public sealed class RecurrentLayer
         Span<float> carryH = workspace.CarryHidden.AsSpan(0, bh);
         Span<float> carryC = workspace.CarryCell.AsSpan(0, bh);
         RecurrentPassWork work = workspace.PassWork;
-        work.Begin(this, steps, batch, workspace.SavedTokens, state: null, gradients);
+        work.Begin(this, steps, batch, workspace.SavedTokens, gradients);
         work.Upper = workspace.DUpper;
         work.Lower = workspace.DLower;
         try

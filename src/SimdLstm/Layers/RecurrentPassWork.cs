@@ -19,7 +19,7 @@ internal enum RecurrentPhase
 /// <summary>
 /// The arguments of the pass a workspace is running, kept in one object the workspace allocates once, so that handing a
 /// phase to a <see cref="ComputePool"/> allocates nothing (no closure, no task). Spans given by the caller never reach it:
-/// every split phase reads and writes the workspace, the weights, the state and the gradients only.
+/// every split phase reads and writes the workspace, the weights and the gradients only.
 /// </summary>
 internal sealed class RecurrentPassWork(RecurrentWorkspace workspace) : IComputeWork
 {
@@ -27,7 +27,6 @@ internal sealed class RecurrentPassWork(RecurrentWorkspace workspace) : ICompute
 
     public RecurrentLayer? Layer { get; private set; }
     public RecurrentParameters? Gradients { get; private set; }
-    public RecurrentState? State { get; private set; }
     public int Steps { get; private set; }
     public int Batch { get; private set; }
     public bool Tokens { get; private set; }
@@ -40,13 +39,12 @@ internal sealed class RecurrentPassWork(RecurrentWorkspace workspace) : ICompute
     public float[] Upper { get; set; } = [];
     public float[] Lower { get; set; } = [];
 
-    public void Begin(RecurrentLayer layer, int steps, int batch, bool tokens, RecurrentState? state, RecurrentParameters? gradients)
+    public void Begin(RecurrentLayer layer, int steps, int batch, bool tokens, RecurrentParameters? gradients)
     {
         Layer = layer;
         Steps = steps;
         Batch = batch;
         Tokens = tokens;
-        State = state;
         Gradients = gradients;
         ComputeInputGradient = false;
     }
@@ -55,7 +53,6 @@ internal sealed class RecurrentPassWork(RecurrentWorkspace workspace) : ICompute
     public void End()
     {
         Layer = null;
-        State = null;
         Gradients = null;
         Upper = [];
         Lower = [];
