@@ -58,6 +58,12 @@ public sealed record CaseKey(string Type, string Method, IReadOnlyDictionary<str
 /// <param name="Bytes">Weight bytes per reported operation: read by a bandwidth case, streamed by a batch-1 step.</param>
 public sealed record CaseWork(CaseKind Kind, CellKind Cell, int Size, double Flops, double Bytes)
 {
+    /// <summary>
+    /// Threads the case runs on (its method name ends in <c>TwoThreads</c> for 2). Its limit is the one-core limit divided
+    /// by this: each core brings its own FMA units and L2 cache.
+    /// </summary>
+    public int Threads { get; init; } = 1;
+
     /// <summary>Describes <paramref name="key"/>; peers' classes (OnnxRuntimeBench, TorchBench) are LSTM cases.</summary>
     public static CaseWork Of(CaseKey key)
     {
@@ -75,13 +81,15 @@ public sealed record CaseWork(CaseKind Kind, CellKind Cell, int Size, double Flo
                 return new(CaseKind.FmaPeak, CellKind.Lstm, 0, FmaPeakBench.Flops, 0);
         }
         CellKind kind = key.Type.StartsWith("Rnn", StringComparison.Ordinal) ? CellKind.Rnn : CellKind.Lstm;
-        return key.Method switch
+        int threads = key.Method.EndsWith("TwoThreads", StringComparison.Ordinal) ? 2 : 1;
+        CaseWork work = key.Method switch
         {
-            "Step" or "LayerStep" => new(CaseKind.Step, kind, size, BenchCases.StepFlops(kind, size), 4.0 * BenchCases.WeightCount(kind, size)),
-            "Sequence" or "LayerSequence" => new(CaseKind.Sequence, kind, size, BenchCases.StepFlops(kind, size), 4.0 * BenchCases.RecurrentWeightCount(kind, size)),
-            "Train" => new(CaseKind.Train, kind, size, BenchCases.TrainFlops(kind, size), 0),
+            "Step" or "StepTwoThreads" or "LayerStep" => new(CaseKind.Step, kind, size, BenchCases.StepFlops(kind, size), 4.0 * BenchCases.WeightCount(kind, size)),
+            "Sequence" or "SequenceTwoThreads" or "LayerSequence" => new(CaseKind.Sequence, kind, size, BenchCases.StepFlops(kind, size), 4.0 * BenchCases.RecurrentWeightCount(kind, size)),
+            "Train" or "TrainTwoThreads" => new(CaseKind.Train, kind, size, BenchCases.TrainFlops(kind, size), 0),
             _ => new(CaseKind.Other, kind, size, 0, 0),
         };
+        return work with { Threads = threads };
     }
 
     /// <summary>
@@ -103,9 +111,9 @@ public sealed record CaseWork(CaseKind Kind, CellKind Cell, int Size, double Flo
             case CaseKind.Step:
             case CaseKind.Sequence:
                 double? memoryNs = bandwidthNs(Cell, Size, Kind == CaseKind.Step ? WeightSet.All : WeightSet.Recurrent);
-                return memoryNs is double m ? Math.Max(m, computeNs) : null;
+                return memoryNs is double m ? Math.Max(m, computeNs) / Threads : null;
             case CaseKind.Train:
-                return computeNs;
+                return computeNs / Threads;
             default:
                 return null;
         }

@@ -26,6 +26,7 @@ public abstract class CellBench
     private float[] _output = [];
     private float[] _dOutput = [];
     private float[] _dInput = [];
+    private ComputePool? _pool;
 
     /// <summary>I = H.</summary>
     [ParamsSource(nameof(Sizes))]
@@ -48,6 +49,18 @@ public abstract class CellBench
     /// <summary>Setup of <see cref="Train"/>.</summary>
     [GlobalSetup(Target = nameof(Train))]
     public void SetupTrain() => Create(BenchCases.TrainSteps, BenchCases.TrainBatch);
+
+    /// <summary>Setup of <see cref="TrainTwoThreads"/>: as <see cref="Train"/>, with a workspace on a pool of 2 threads.</summary>
+    [GlobalSetup(Target = nameof(TrainTwoThreads))]
+    public void SetupTrainTwoThreads()
+    {
+        _pool = new ComputePool(2);
+        Create(BenchCases.TrainSteps, BenchCases.TrainBatch, _pool);
+    }
+
+    /// <summary>Stops the pool's worker.</summary>
+    [GlobalCleanup(Target = nameof(TrainTwoThreads))]
+    public void CleanupTrainTwoThreads() => _pool?.Dispose();
 
     /// <summary>
     /// One streaming step of one stream through the packed inference copy; the state carries over from call to call as
@@ -94,13 +107,23 @@ public abstract class CellBench
         _layer.Backward(_dOutput, _workspace, _gradients, _dInput);
     }
 
-    private void Create(int steps, int batch)
+    /// <summary>
+    /// <see cref="Train"/> with the opt-in multi-threaded mode: the workspace runs on a <see cref="ComputePool"/> of 2
+    /// threads (the benchmark's thread and one worker). Results are bitwise those of <see cref="Train"/>; the ratio of the
+    /// two times is the speed-up. The library's tests check that the worker allocates nothing either, whichever threads
+    /// the allocation column counts.
+    /// </summary>
+    [Benchmark]
+    [BenchmarkCategory("Train")]
+    public void TrainTwoThreads() => Train();
+
+    private void Create(int steps, int batch, ComputePool? pool = null)
     {
         var options = new RecurrentOptions(Cell, Size, Size);
         _layer = new RecurrentLayer(options, seed: 1);
         _packed = _layer.Pack();
         _state = _layer.CreateState(batch);
-        _workspace = _layer.CreateWorkspace(steps, batch);
+        _workspace = _layer.CreateWorkspace(steps, batch, pool);
         _gradients = _layer.CreateGradients();
         var random = new Random(2);
         _input = Uniform(random, steps * batch * Size);

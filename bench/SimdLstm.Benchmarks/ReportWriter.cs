@@ -80,12 +80,12 @@ public static class ReportWriter
             sb.AppendLine("---:|---:|");
             foreach (CellKind cell in new[] { CellKind.Lstm, CellKind.Rnn })
             {
-                foreach (string method in new[] { "Step", "LayerStep", "Sequence", "LayerSequence", "Train" })
+                foreach (string method in new[] { "Step", "StepTwoThreads", "LayerStep", "Sequence", "SequenceTwoThreads", "LayerSequence", "Train", "TrainTwoThreads" })
                 {
                     string type = cell == CellKind.Lstm ? nameof(LstmBench) : nameof(RnnBench);
                     CaseResult? mine = ours.Find(k => k.Type == type && k.Method == method && k.Parameter("Size") == size.ToString(s_inv));
                     // Peers have one step and one sequence case; both of ours are compared with it.
-                    string peerMethod = method.StartsWith("Layer", StringComparison.Ordinal) ? method["Layer".Length..] : method;
+                    string peerMethod = method.Replace("Layer", "", StringComparison.Ordinal).Replace("TwoThreads", "", StringComparison.Ordinal);
                     var peerResults = peerColumns.Select(c => cell == CellKind.Lstm
                         ? peers.Find(k => c.Match(k) && k.Method == peerMethod && k.Parameter("Size") == size.ToString(s_inv)) : null).ToList();
                     if (mine is null && peerResults.All(p => p is null))
@@ -115,6 +115,9 @@ public static class ReportWriter
         "Sequence" => "sequence T=100, B=1, per step (packed)",
         "LayerSequence" => "sequence T=100, B=1, per step (RecurrentLayer)",
         "Train" => "train fwd+bwd B=32 T=50",
+        "TrainTwoThreads" => "train fwd+bwd B=32 T=50, 2 threads",
+        "StepTwoThreads" => "step, B=1 (packed), 2 threads",
+        "SequenceTwoThreads" => "sequence T=100, B=1, per step (packed), 2 threads",
         _ => method,
     };
 

@@ -10,12 +10,21 @@ internal static class CellMath
 {
     /// <summary>gates[r] = b_ih + b_hh + W_ih·x[r] for each of <paramref name="rows"/> rows. // gates [rows, G·H], x [rows, I]</summary>
     public static void ProjectInput(ReadOnlySpan<float> weightIh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh,
-        int inputSize, int gateSize, int rows, ReadOnlySpan<float> x, Span<float> gates)
+        int inputSize, int gateSize, int rows, ReadOnlySpan<float> x, Span<float> gates) =>
+        ProjectInputRows(weightIh, biasIh, biasHh, inputSize, gateSize, rows, singleRow: rows == 1, x, gates);
+
+    /// <summary>
+    /// As <see cref="ProjectInput"/> for a block of <paramref name="rows"/> rows of a projection. The product's kind is
+    /// chosen by the whole projection (<paramref name="singleRow"/>: it has one row, so the GEMV runs), never by the
+    /// block, so a block of one row of a larger projection gets exactly the GEMM's values.
+    /// </summary>
+    public static void ProjectInputRows(ReadOnlySpan<float> weightIh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh,
+        int inputSize, int gateSize, int rows, bool singleRow, ReadOnlySpan<float> x, Span<float> gates)
     {
         FillBias(biasIh, biasHh, gateSize, rows, gates);
-        if (rows == 1)
+        if (singleRow)
             Kernels.Gemv(weightIh, gateSize, inputSize, inputSize, x[..inputSize], gates[..gateSize]);
-        else
+        else if (rows > 0)
             Kernels.Gemm(Transpose.None, Transpose.Transposed, rows, gateSize, inputSize, 1f, x, inputSize, weightIh, inputSize, 1f, gates, gateSize);
     }
 
@@ -92,26 +101,52 @@ internal static class CellMath
     /// </summary>
     public static void AccumulateWeightGradients(int inputSize, int hiddenSize, int gateSize, int rows,
         ReadOnlySpan<float> dGates, ReadOnlySpan<float> x, ReadOnlySpan<float> hiddenPrev,
-        Span<float> dWeightIh, Span<float> dWeightHh, Span<float> dBiasIh, Span<float> dBiasHh, Span<float> biasScratch)
+        Span<float> dWeightIh, Span<float> dWeightHh, Span<float> dBiasIh, Span<float> dBiasHh, Span<float> biasScratch) =>
+        AccumulateWeightGradients(inputSize, hiddenSize, gateSize, rows, dGates, x, hiddenPrev, dWeightIh, dWeightHh, dBiasIh, dBiasHh, biasScratch,
+            0, gateSize);
+
+    /// <summary>
+    /// As <see cref="AccumulateWeightGradients(int, int, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float}, Span{float}, Span{float})"/>
+    /// for the gate rows [<paramref name="gateStart"/>, <paramref name="gateEnd"/>) of the gradients only: rows of dW_ih,
+    /// dW_hh and elements of the biases. Each element is the same sum, in the same order, as in the whole product (a row
+    /// block of C is a product with the same k), so blocks that cover [0, G·H) give bitwise the whole result.
+    /// </summary>
+    public static void AccumulateWeightGradients(int inputSize, int hiddenSize, int gateSize, int rows,
+        ReadOnlySpan<float> dGates, ReadOnlySpan<float> x, ReadOnlySpan<float> hiddenPrev,
+        Span<float> dWeightIh, Span<float> dWeightHh, Span<float> dBiasIh, Span<float> dBiasHh, Span<float> biasScratch, int gateStart, int gateEnd)
     {
-        Kernels.Gemm(Transpose.Transposed, Transpose.None, gateSize, inputSize, rows, 1f, dGates, gateSize, x, inputSize, 1f, dWeightIh, inputSize);
-        AccumulateRecurrentAndBias(hiddenSize, gateSize, rows, dGates, hiddenPrev, dWeightHh, dBiasIh, dBiasHh, biasScratch);
+        int m = gateEnd - gateStart;
+        if (m <= 0)
+            return;
+        // op(A) = dGatesᵀ: its rows [gateStart, gateEnd) are columns of dGates, so the block starts gateStart floats in.
+        Kernels.Gemm(Transpose.Transposed, Transpose.None, m, inputSize, rows, 1f, dGates[gateStart..], gateSize, x, inputSize, 1f,
+            dWeightIh[(gateStart * inputSize)..], inputSize);
+        AccumulateRecurrentAndBias(hiddenSize, gateSize, rows, dGates, hiddenPrev, dWeightHh, dBiasIh, dBiasHh, biasScratch, gateStart, gateEnd);
     }
 
-    /// <summary>As <see cref="AccumulateWeightGradients"/> for token inputs: dW_ih[:, token[r]] += dGates[r].</summary>
+    /// <summary>As <see cref="AccumulateWeightGradients(int, int, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float}, Span{float}, Span{float})"/> for token inputs: dW_ih[:, token[r]] += dGates[r].</summary>
     public static void AccumulateTokenWeightGradients(int vocabulary, int hiddenSize, int gateSize, ReadOnlySpan<int> tokens,
         ReadOnlySpan<float> dGates, ReadOnlySpan<float> hiddenPrev,
-        Span<float> dWeightIh, Span<float> dWeightHh, Span<float> dBiasIh, Span<float> dBiasHh, Span<float> biasScratch)
+        Span<float> dWeightIh, Span<float> dWeightHh, Span<float> dBiasIh, Span<float> dBiasHh, Span<float> biasScratch) =>
+        AccumulateTokenWeightGradients(vocabulary, hiddenSize, gateSize, tokens, dGates, hiddenPrev, dWeightIh, dWeightHh, dBiasIh, dBiasHh, biasScratch,
+            0, gateSize);
+
+    /// <summary>As the token overload above for the gate rows [<paramref name="gateStart"/>, <paramref name="gateEnd"/>) only; rows in the same order.</summary>
+    public static void AccumulateTokenWeightGradients(int vocabulary, int hiddenSize, int gateSize, ReadOnlySpan<int> tokens,
+        ReadOnlySpan<float> dGates, ReadOnlySpan<float> hiddenPrev,
+        Span<float> dWeightIh, Span<float> dWeightHh, Span<float> dBiasIh, Span<float> dBiasHh, Span<float> biasScratch, int gateStart, int gateEnd)
     {
+        if (gateEnd <= gateStart)
+            return;
         int rows = tokens.Length;
         for (int r = 0; r < rows; r++)
         {
             ReadOnlySpan<float> row = dGates.Slice(r * gateSize, gateSize);
             int token = tokens[r];
-            for (int j = 0; j < gateSize; j++)
+            for (int j = gateStart; j < gateEnd; j++)
                 dWeightIh[j * vocabulary + token] += row[j];
         }
-        AccumulateRecurrentAndBias(hiddenSize, gateSize, rows, dGates, hiddenPrev, dWeightHh, dBiasIh, dBiasHh, biasScratch);
+        AccumulateRecurrentAndBias(hiddenSize, gateSize, rows, dGates, hiddenPrev, dWeightHh, dBiasIh, dBiasHh, biasScratch, gateStart, gateEnd);
     }
 
     /// <summary>dX = dGates·W_ih (overwritten). // dGates [rows, G·H], dX [rows, I]</summary>
@@ -121,18 +156,21 @@ internal static class CellMath
     }
 
     private static void AccumulateRecurrentAndBias(int hiddenSize, int gateSize, int rows, ReadOnlySpan<float> dGates, ReadOnlySpan<float> hiddenPrev,
-        Span<float> dWeightHh, Span<float> dBiasIh, Span<float> dBiasHh, Span<float> biasScratch)
+        Span<float> dWeightHh, Span<float> dBiasIh, Span<float> dBiasHh, Span<float> biasScratch, int gateStart, int gateEnd)
     {
-        Kernels.Gemm(Transpose.Transposed, Transpose.None, gateSize, hiddenSize, rows, 1f, dGates, gateSize, hiddenPrev, hiddenSize, 1f, dWeightHh, hiddenSize);
+        int m = gateEnd - gateStart;
+        Kernels.Gemm(Transpose.Transposed, Transpose.None, m, hiddenSize, rows, 1f, dGates[gateStart..], gateSize, hiddenPrev, hiddenSize, 1f,
+            dWeightHh[(gateStart * hiddenSize)..], hiddenSize);
         if (dBiasIh.IsEmpty)
             return;
-        // Both biases receive the same column sum; sum once, add twice.
-        Span<float> sum = biasScratch[..gateSize];
+        // Both biases receive the same column sum; sum once, add twice. Each column is summed over the rows in order,
+        // whatever block of columns this call covers.
+        Span<float> sum = biasScratch[gateStart..gateEnd];
         sum.Clear();
         for (int r = 0; r < rows; r++)
-            Kernels.Axpy(1f, dGates.Slice(r * gateSize, gateSize), sum);
-        Kernels.Axpy(1f, sum, dBiasIh);
-        Kernels.Axpy(1f, sum, dBiasHh);
+            Kernels.Axpy(1f, dGates.Slice(r * gateSize + gateStart, m), sum);
+        Kernels.Axpy(1f, sum, dBiasIh[gateStart..gateEnd]);
+        Kernels.Axpy(1f, sum, dBiasHh[gateStart..gateEnd]);
     }
 
     private static void FillBias(ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, int gateSize, int rows, Span<float> gates)

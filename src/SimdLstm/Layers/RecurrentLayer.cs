@@ -12,7 +12,8 @@ namespace SimdLstm;
 /// streams one caller runs. A <see cref="RecurrentWorkspace"/> holds scratch and the activations a forward pass saves for
 /// backward. A thread needs its own state and workspace; with them, <see cref="Step(ReadOnlySpan{float}, RecurrentState, RecurrentWorkspace, Span{float})"/>,
 /// <see cref="Forward(ReadOnlySpan{float}, int, RecurrentState, RecurrentWorkspace, Span{float}, bool)"/> and
-/// <see cref="Backward"/> allocate nothing.</para>
+/// <see cref="Backward"/> allocate nothing. A workspace made with a <see cref="ComputePool"/> (opt-in) shares its sequence
+/// passes among the pool's threads, with bitwise the same results as on one thread.</para>
 /// <para>Layouts are time-major: inputs [T, B, I], outputs [T, B, H] (batch-first [B, T, ·] on request), states [L, B, H].
 /// A sequence forward projects the inputs of all steps with one matrix product, then runs the recurrence step by step.
 /// Backward runs the pointwise backward and dh_{t−1} = W_hhᵀ·dgates per step in reverse, then forms the weight gradients
@@ -45,6 +46,13 @@ public sealed class RecurrentLayer
 
     /// <summary>A workspace for passes of at most <paramref name="maxSteps"/> steps over at most <paramref name="maxBatch"/> streams.</summary>
     public RecurrentWorkspace CreateWorkspace(int maxSteps, int maxBatch = 1) => new(Options, maxSteps, maxBatch);
+
+    /// <summary>
+    /// A workspace for passes of at most <paramref name="maxSteps"/> steps over at most <paramref name="maxBatch"/> streams,
+    /// whose sequence passes share their work among the threads of <paramref name="pool"/> (null: the calling thread alone).
+    /// Results are bitwise the same whatever the pool's thread count.
+    /// </summary>
+    public RecurrentWorkspace CreateWorkspace(int maxSteps, int maxBatch, ComputePool? pool) => new(Options, maxSteps, maxBatch, pool);
 
     /// <summary>
     /// A frozen copy of the current weights packed for fast inference steps and sequence passes (see
@@ -100,7 +108,14 @@ public sealed class RecurrentLayer
     /// <param name="workspace">Receives the saved activations.</param>
     /// <param name="output">Receives h_t of the top layer for every step, [T, B, H] (or [B, T, H]).</param>
     /// <param name="batchFirst">Whether <paramref name="input"/> and <paramref name="output"/> are batch-first.</param>
+    /// <remarks>
+    /// With a workspace made with a <see cref="ComputePool"/>, the pass is shared among the pool's threads: the input
+    /// projection by rows (t, b), the recurrence by streams (each stream depends only on itself, so no thread waits for
+    /// another between steps). Every element is computed by the same operations in the same order as on one thread, so
+    /// the results are bitwise those of a pass without a pool, whatever the thread count.
+    /// </remarks>
     /// <exception cref="ArgumentException">A length or shape does not match; nothing has been written.</exception>
+    /// <exception cref="ObjectDisposedException">The workspace's pool has been disposed; nothing has been written.</exception>
     public void Forward(ReadOnlySpan<float> input, int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output, bool batchFirst = false)
     {
         ValidateForward(steps, state, workspace, output);
@@ -120,6 +135,7 @@ public sealed class RecurrentLayer
     /// </summary>
     /// <exception cref="ArgumentException">A length does not match; nothing has been written.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A token is outside [0, I); nothing has been written.</exception>
+    /// <exception cref="ObjectDisposedException">The workspace's pool has been disposed; nothing has been written.</exception>
     public void Forward(ReadOnlySpan<int> tokens, int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output, bool batchFirst = false)
     {
         ValidateForward(steps, state, workspace, output);
@@ -155,6 +171,12 @@ public sealed class RecurrentLayer
     /// <param name="dInitialCell">Receives dL/dc_0, [L, B, H] (LSTM); empty to skip.</param>
     /// <exception cref="InvalidOperationException">The workspace holds no forward pass (or a step ran since).</exception>
     /// <exception cref="ArgumentException">A length or the gradients' shape does not match; nothing has been written.</exception>
+    /// <exception cref="ObjectDisposedException">The workspace's pool has been disposed; nothing has been written.</exception>
+    /// <remarks>
+    /// With a workspace made with a <see cref="ComputePool"/>, the reverse recurrence is shared by streams, the weight
+    /// gradients by gate rows (row blocks of dW are products with the same k, each bias element sums the rows in the same
+    /// order) and dInput by rows; the results are bitwise those of a pass without a pool, whatever the thread count.
+    /// </remarks>
     public void Backward(ReadOnlySpan<float> dOutput, RecurrentWorkspace workspace, RecurrentParameters gradients, Span<float> dInput = default,
         ReadOnlySpan<float> dFinalHidden = default, ReadOnlySpan<float> dFinalCell = default,
         Span<float> dInitialHidden = default, Span<float> dInitialCell = default)
@@ -162,6 +184,7 @@ public sealed class RecurrentLayer
         ArgumentNullException.ThrowIfNull(workspace);
         ArgumentNullException.ThrowIfNull(gradients);
         ValidateWorkspace(workspace);
+        workspace.Pool?.ThrowIfDisposed();
         if (!workspace.HasSaved)
             throw new InvalidOperationException("The workspace holds no forward pass to backpropagate: run Forward with it first (Step discards a saved pass).");
         if (gradients.Options != Options)
@@ -235,48 +258,43 @@ public sealed class RecurrentLayer
 
     private void ForwardCore(int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output, bool tokens, bool batchFirst)
     {
-        int batch = state.BatchSize, h = Options.HiddenSize, g = Options.GateSize;
+        int batch = state.BatchSize, h = Options.HiddenSize;
         int rows = steps * batch, bh = batch * h;
         bool lstm = Options.Cell == CellKind.Lstm;
-        for (int l = 0; l < Options.NumLayers; l++)
+        RecurrentPassWork work = workspace.PassWork;
+        work.Begin(this, steps, batch, tokens, gradients: null);
+        try
         {
-            int inputSize = Options.LayerInputSize(l);
-            Span<float> gates = LayerGates(workspace, l, steps, batch);
-            Span<float> hidden = LayerStates(workspace.Hidden, l, steps, batch);
-            Span<float> cell = lstm ? LayerStates(workspace.Cell, l, steps, batch) : Span<float>.Empty;
-
-            // One matrix product projects the inputs of all steps: gates[t, b] = b_ih + b_hh + W_ih·x[t, b].
-            if (l == 0 && tokens)
-                CellMath.ProjectTokens(Weights.WeightIh(0), Weights.BiasIh(0), Weights.BiasHh(0), inputSize, g, workspace.Tokens.AsSpan(0, rows), gates);
-            else
-                CellMath.ProjectInput(Weights.WeightIh(l), Weights.BiasIh(l), Weights.BiasHh(l), inputSize, g, rows,
-                    l == 0 ? workspace.Input.AsSpan(0, rows * inputSize) : LayerStates(workspace.Hidden, l - 1, steps, batch)[bh..], gates);
-
-            state.HiddenOf(l).CopyTo(hidden[..bh]);
-            if (lstm)
-                state.CellOf(l).CopyTo(cell[..bh]);
-
-            // With a batch, W_hh is packed once here for all T step products (a batch of one uses the GEMV, which
-            // reads W_hh as stored). The packing is redone every pass, so it always reflects the current weights.
-            bool packed = batch > 1;
-            ReadOnlySpan<float> packedHh = workspace.PackedWeightHh;
-            if (packed)
-                CellMath.PackRecurrentForward(Weights.WeightHh(l), h, g, workspace.PackedWeightHh);
-            for (int t = 0; t < steps; t++)
+            for (int l = 0; l < Options.NumLayers; l++)
             {
-                Span<float> gatesT = gates.Slice(t * batch * g, batch * g);
-                if (packed)
-                    CellMath.AddRecurrentPacked(packedHh, h, g, batch, hidden.Slice(t * bh, bh), gatesT);
-                else
-                    CellMath.AddRecurrent(Weights.WeightHh(l), h, g, batch, hidden.Slice(t * bh, bh), gatesT);
+                work.LayerIndex = l;
+                // One matrix product projects the inputs of all steps: gates[t, b] = b_ih + b_hh + W_ih·x[t, b]. A pool
+                // splits it by rows (row blocks of C are products with the same k, so every element is the same sum).
+                RunSplit(work, RecurrentPhase.Project, rows);
+
+                Span<float> hidden = LayerStates(workspace.Hidden, l, steps, batch);
+                Span<float> cell = lstm ? LayerStates(workspace.Cell, l, steps, batch) : Span<float>.Empty;
+                state.HiddenOf(l).CopyTo(hidden[..bh]);
                 if (lstm)
-                    LstmCell.Forward(h, batch, gatesT, cell.Slice(t * bh, bh), cell.Slice((t + 1) * bh, bh), hidden.Slice((t + 1) * bh, bh));
-                else
-                    RnnCell.Forward(Options.Activation, h, batch, gatesT, hidden.Slice((t + 1) * bh, bh));
+                    state.CellOf(l).CopyTo(cell[..bh]);
+
+                // With a batch, W_hh is packed once here for all T step products (a batch of one uses the GEMV, which
+                // reads W_hh as stored). The packing is redone every pass, so it always reflects the current weights.
+                if (batch > 1)
+                    CellMath.PackRecurrentForward(Weights.WeightHh(l), h, Options.GateSize, workspace.PackedWeightHh);
+
+                // The recurrence. Stream b's step t reads only stream b's h_{t−1} (and c_{t−1}), so a pool gives each
+                // thread a block of streams for all T steps, with no synchronisation between steps.
+                RunSplit(work, RecurrentPhase.Recur, batch);
+
+                hidden.Slice(steps * bh, bh).CopyTo(state.HiddenOf(l));
+                if (lstm)
+                    cell.Slice(steps * bh, bh).CopyTo(state.CellOf(l));
             }
-            hidden.Slice(steps * bh, bh).CopyTo(state.HiddenOf(l));
-            if (lstm)
-                cell.Slice(steps * bh, bh).CopyTo(state.CellOf(l));
+        }
+        finally
+        {
+            work.End();
         }
 
         ReadOnlySpan<float> top = LayerStates(workspace.Hidden, Options.NumLayers - 1, steps, batch)[bh..];
@@ -295,86 +313,246 @@ public sealed class RecurrentLayer
     private void BackwardCore(ReadOnlySpan<float> dOutput, RecurrentWorkspace workspace, RecurrentParameters gradients, Span<float> dInput,
         ReadOnlySpan<float> dFinalHidden, ReadOnlySpan<float> dFinalCell, Span<float> dInitialHidden, Span<float> dInitialCell, int steps, int batch)
     {
-        int h = Options.HiddenSize, g = Options.GateSize, rows = steps * batch, bh = batch * h;
+        int h = Options.HiddenSize, rows = steps * batch, bh = batch * h;
         bool lstm = Options.Cell == CellKind.Lstm;
         bool batchFirst = workspace.SavedBatchFirst;
 
-        // dUpper holds dL/d(output of the layer being processed), time-major.
-        Span<float> dUpper = workspace.DUpper.AsSpan(0, rows * h);
+        // The upper buffer holds dL/d(output of the layer being processed), time-major.
         if (batchFirst)
-            SwapTimeAndBatch(dOutput, batch, steps, h, dUpper);
+            SwapTimeAndBatch(dOutput, batch, steps, h, workspace.DUpper.AsSpan(0, rows * h));
         else
-            dOutput.CopyTo(dUpper);
+            dOutput.CopyTo(workspace.DUpper);
 
         Span<float> carryH = workspace.CarryHidden.AsSpan(0, bh);
         Span<float> carryC = workspace.CarryCell.AsSpan(0, bh);
-        Span<float> dHiddenTotal = workspace.DHiddenTotal.AsSpan(0, bh);
-        Span<float> dGates = workspace.DGates.AsSpan(0, rows * g);
-        float[] upperArray = workspace.DUpper, lowerArray = workspace.DLower;
-
-        for (int l = Options.NumLayers - 1; l >= 0; l--)
+        RecurrentPassWork work = workspace.PassWork;
+        work.Begin(this, steps, batch, workspace.SavedTokens, gradients);
+        work.Upper = workspace.DUpper;
+        work.Lower = workspace.DLower;
+        try
         {
-            int inputSize = Options.LayerInputSize(l);
-            ReadOnlySpan<float> gates = LayerGates(workspace, l, steps, batch);
-            ReadOnlySpan<float> hidden = LayerStates(workspace.Hidden, l, steps, batch);
-            ReadOnlySpan<float> cell = lstm ? LayerStates(workspace.Cell, l, steps, batch) : ReadOnlySpan<float>.Empty;
-            dUpper = upperArray.AsSpan(0, rows * h);
-
-            if (dFinalHidden.IsEmpty) carryH.Clear(); else dFinalHidden.Slice(l * bh, bh).CopyTo(carryH);
-            if (lstm)
+            for (int l = Options.NumLayers - 1; l >= 0; l--)
             {
-                if (dFinalCell.IsEmpty) carryC.Clear(); else dFinalCell.Slice(l * bh, bh).CopyTo(carryC);
-            }
-
-            // W_hh packed once for the T products dh_{t−1} = dgates_t · W_hh of this layer, from the current weights.
-            CellMath.PackRecurrentBackward(Weights.WeightHh(l), h, g, workspace.PackedWeightHh);
-            ReadOnlySpan<float> packedHh = workspace.PackedWeightHh;
-            for (int t = steps - 1; t >= 0; t--)
-            {
-                // All of dL/dh_t: from this step's output and from step t+1 through W_hh.
-                dUpper.Slice(t * bh, bh).CopyTo(dHiddenTotal);
-                Kernels.Axpy(1f, carryH, dHiddenTotal);
-                Span<float> dGatesT = dGates.Slice(t * batch * g, batch * g);
+                work.LayerIndex = l;
+                int inputSize = Options.LayerInputSize(l);
+                if (dFinalHidden.IsEmpty) carryH.Clear(); else dFinalHidden.Slice(l * bh, bh).CopyTo(carryH);
                 if (lstm)
-                    LstmCell.Backward(h, batch, gates.Slice(t * batch * g, batch * g), cell.Slice(t * bh, bh), cell.Slice((t + 1) * bh, bh), dHiddenTotal, carryC, dGatesT);
-                else
-                    RnnCell.Backward(Options.Activation, h, batch, hidden.Slice((t + 1) * bh, bh), dHiddenTotal, dGatesT);
-                CellMath.BackpropRecurrentPacked(packedHh, h, g, batch, dGatesT, carryH);
-            }
-            if (!dInitialHidden.IsEmpty)
-                carryH.CopyTo(dInitialHidden.Slice(l * bh, bh));
-            if (lstm && !dInitialCell.IsEmpty)
-                carryC.CopyTo(dInitialCell.Slice(l * bh, bh));
+                {
+                    if (dFinalCell.IsEmpty) carryC.Clear(); else dFinalCell.Slice(l * bh, bh).CopyTo(carryC);
+                }
 
-            // Weight gradients: one product each over all steps.
-            ReadOnlySpan<float> hiddenPrev = hidden[..(rows * h)];
-            if (l == 0 && workspace.SavedTokens)
-            {
-                CellMath.AccumulateTokenWeightGradients(inputSize, h, g, workspace.Tokens.AsSpan(0, rows), dGates, hiddenPrev,
-                    gradients.WeightIh(0), gradients.WeightHh(0), gradients.BiasIh(0), gradients.BiasHh(0), workspace.DBias);
+                // W_hh packed once for the T products dh_{t−1} = dgates_t · W_hh of this layer, from the current weights.
+                CellMath.PackRecurrentBackward(Weights.WeightHh(l), h, Options.GateSize, workspace.PackedWeightHh);
+
+                // The reverse recurrence: as forward, stream b's carries depend on stream b alone, so a pool splits the streams.
+                RunSplit(work, RecurrentPhase.BackRecur, batch);
+
+                if (!dInitialHidden.IsEmpty)
+                    carryH.CopyTo(dInitialHidden.Slice(l * bh, bh));
+                if (lstm && !dInitialCell.IsEmpty)
+                    carryC.CopyTo(dInitialCell.Slice(l * bh, bh));
+
+                // Weight gradients (one product each over all steps) and dL/d(input of layer l) = dGates·W_ih when needed.
+                // A pool splits the gradients by gate rows and the input gradient by rows.
+                work.ComputeInputGradient = l > 0 || !dInput.IsEmpty;
+                RunSplit(work, RecurrentPhase.Gradients, rows);
+
+                if (l > 0)
+                {
+                    // dL/d(input of layer l) is dL/d(output of layer l−1).
+                    (work.Upper, work.Lower) = (work.Lower, work.Upper);
+                }
+                else if (!dInput.IsEmpty)
+                {
+                    Span<float> dX = work.Lower.AsSpan(0, rows * inputSize);
+                    if (batchFirst)
+                        SwapTimeAndBatch(dX, steps, batch, inputSize, dInput);
+                    else
+                        dX.CopyTo(dInput);
+                }
             }
+        }
+        finally
+        {
+            work.End();
+        }
+    }
+
+    // Runs `phase` of the pass in `work` on the workspace's pool (as many shares as threads, at most `items`), or on this
+    // thread alone as one share. Either way every element gets the same operations: see RunShare.
+    private static void RunSplit(RecurrentPassWork work, RecurrentPhase phase, int items)
+    {
+        work.Phase = phase;
+        ComputePool? pool = work.Workspace.Pool;
+        int parts = pool is null ? 1 : Math.Min(pool.ThreadCount, items);
+        if (parts <= 1)
+            work.Layer!.RunShare(work, 0, 1);
+        else
+            pool!.Run(work, parts);
+    }
+
+    /// <summary>
+    /// Share <paramref name="part"/> of <paramref name="parts"/> of the phase set in <paramref name="work"/>. Shares write
+    /// disjoint memory, and each output element is computed by the same operations in the same order whatever the split:
+    /// row blocks of a GEMM's C (or of dWᵀ's rows) are products with the same k, whose per-element k-order does not depend
+    /// on the block; the pointwise kernels compute each element alone (lane-identical vector and scalar forms); bias
+    /// sums add the rows of each column in order.
+    /// </summary>
+    internal void RunShare(RecurrentPassWork work, int part, int parts)
+    {
+        switch (work.Phase)
+        {
+            case RecurrentPhase.Project:
+            {
+                (int start, int end) = Share(work.Steps * work.Batch, part, parts, ProductRowGranule);
+                ProjectRows(work, start, end);
+                break;
+            }
+            case RecurrentPhase.Recur:
+            {
+                (int start, int end) = Share(work.Batch, part, parts, 1);
+                ForwardStreams(work, start, end);
+                break;
+            }
+            case RecurrentPhase.BackRecur:
+            {
+                (int start, int end) = Share(work.Batch, part, parts, 1);
+                BackwardStreams(work, start, end);
+                break;
+            }
+            case RecurrentPhase.Gradients:
+                GradientShare(work, part, parts);
+                break;
+            default:
+                throw new InvalidOperationException($"Unknown phase {work.Phase}.");
+        }
+    }
+
+    // Blocks of product rows are cut at multiples of the GEMM's 6-row micro-tile, so no share adds a partial tile.
+    private const int ProductRowGranule = 6;
+
+    // Share `part` of `count` items cut into `parts` near-equal shares at multiples of `granule` (the last takes the rest).
+    private static (int Start, int End) Share(int count, int part, int parts, int granule)
+    {
+        return (Boundary(part), Boundary(part + 1));
+
+        int Boundary(int p) => p >= parts ? count : Math.Min(count, (int)((long)count * p / parts) / granule * granule);
+    }
+
+    // gates[r] = b_ih + b_hh + W_ih·x[r] for the rows [start, end) of the layer's projection (r = t·B + b).
+    private void ProjectRows(RecurrentPassWork work, int start, int end)
+    {
+        int l = work.LayerIndex, steps = work.Steps, batch = work.Batch;
+        int inputSize = Options.LayerInputSize(l), g = Options.GateSize, rows = steps * batch, n = end - start;
+        if (n <= 0)
+            return;
+        RecurrentWorkspace workspace = work.Workspace;
+        Span<float> gates = LayerGates(workspace, l, steps, batch).Slice(start * g, n * g);
+        if (l == 0 && work.Tokens)
+        {
+            CellMath.ProjectTokens(Weights.WeightIh(0), Weights.BiasIh(0), Weights.BiasHh(0), inputSize, g, workspace.Tokens.AsSpan(start, n), gates);
+            return;
+        }
+        ReadOnlySpan<float> x = l == 0
+            ? workspace.Input.AsSpan(0, rows * inputSize)
+            : LayerStates(workspace.Hidden, l - 1, steps, batch)[(batch * Options.HiddenSize)..];
+        CellMath.ProjectInputRows(Weights.WeightIh(l), Weights.BiasIh(l), Weights.BiasHh(l), inputSize, g, n, singleRow: rows == 1,
+            x.Slice(start * inputSize, n * inputSize), gates);
+    }
+
+    // The forward recurrence of streams [b0, b1) over all steps of the layer.
+    private void ForwardStreams(RecurrentPassWork work, int b0, int b1)
+    {
+        int l = work.LayerIndex, steps = work.Steps, batch = work.Batch, n = b1 - b0;
+        if (n <= 0)
+            return;
+        int h = Options.HiddenSize, g = Options.GateSize, bh = batch * h;
+        RecurrentWorkspace workspace = work.Workspace;
+        bool lstm = Options.Cell == CellKind.Lstm;
+        Span<float> gates = LayerGates(workspace, l, steps, batch);
+        Span<float> hidden = LayerStates(workspace.Hidden, l, steps, batch);
+        Span<float> cell = lstm ? LayerStates(workspace.Cell, l, steps, batch) : Span<float>.Empty;
+        // Packed W_hh is chosen by the whole batch (not the block), so a block of one stream gets the GEMM's values.
+        bool packed = batch > 1;
+        ReadOnlySpan<float> packedHh = workspace.PackedWeightHh;
+        int nh = n * h;
+        for (int t = 0; t < steps; t++)
+        {
+            Span<float> gatesT = gates.Slice((t * batch + b0) * g, n * g);
+            int previous = t * bh + b0 * h, current = (t + 1) * bh + b0 * h;
+            if (packed)
+                CellMath.AddRecurrentPacked(packedHh, h, g, n, hidden.Slice(previous, nh), gatesT);
             else
-            {
-                ReadOnlySpan<float> x = l == 0 ? workspace.Input.AsSpan(0, rows * inputSize) : LayerStates(workspace.Hidden, l - 1, steps, batch)[bh..];
-                CellMath.AccumulateWeightGradients(inputSize, h, g, rows, dGates, x, hiddenPrev,
-                    gradients.WeightIh(l), gradients.WeightHh(l), gradients.BiasIh(l), gradients.BiasHh(l), workspace.DBias);
-            }
+                CellMath.AddRecurrent(Weights.WeightHh(l), h, g, n, hidden.Slice(previous, nh), gatesT);
+            if (lstm)
+                LstmCell.Forward(h, n, gatesT, cell.Slice(previous, nh), cell.Slice(current, nh), hidden.Slice(current, nh));
+            else
+                RnnCell.Forward(Options.Activation, h, n, gatesT, hidden.Slice(current, nh));
+        }
+    }
 
-            if (l > 0)
-            {
-                // dL/d(input of layer l) is dL/d(output of layer l−1).
-                CellMath.BackpropInput(Weights.WeightIh(l), inputSize, g, rows, dGates, lowerArray.AsSpan(0, rows * inputSize));
-                (upperArray, lowerArray) = (lowerArray, upperArray);
-            }
-            else if (!dInput.IsEmpty)
-            {
-                Span<float> dX = lowerArray.AsSpan(0, rows * inputSize);
-                CellMath.BackpropInput(Weights.WeightIh(0), inputSize, g, rows, dGates, dX);
-                if (batchFirst)
-                    SwapTimeAndBatch(dX, steps, batch, inputSize, dInput);
-                else
-                    dX.CopyTo(dInput);
-            }
+    // The reverse recurrence of streams [b0, b1): dgates of every step and the carries dh (and dc) back to the start.
+    private void BackwardStreams(RecurrentPassWork work, int b0, int b1)
+    {
+        int l = work.LayerIndex, steps = work.Steps, batch = work.Batch, n = b1 - b0;
+        if (n <= 0)
+            return;
+        int h = Options.HiddenSize, g = Options.GateSize, bh = batch * h, nh = n * h;
+        RecurrentWorkspace workspace = work.Workspace;
+        bool lstm = Options.Cell == CellKind.Lstm;
+        ReadOnlySpan<float> gates = LayerGates(workspace, l, steps, batch);
+        ReadOnlySpan<float> hidden = LayerStates(workspace.Hidden, l, steps, batch);
+        ReadOnlySpan<float> cell = lstm ? LayerStates(workspace.Cell, l, steps, batch) : ReadOnlySpan<float>.Empty;
+        ReadOnlySpan<float> dUpper = work.Upper.AsSpan(0, steps * bh);
+        Span<float> carryH = workspace.CarryHidden.AsSpan(b0 * h, nh);
+        Span<float> carryC = workspace.CarryCell.AsSpan(b0 * h, nh);
+        Span<float> dHiddenTotal = workspace.DHiddenTotal.AsSpan(b0 * h, nh);
+        Span<float> dGates = workspace.DGates.AsSpan(0, steps * batch * g);
+        ReadOnlySpan<float> packedHh = workspace.PackedWeightHh;
+        for (int t = steps - 1; t >= 0; t--)
+        {
+            // All of dL/dh_t: from this step's output and from step t+1 through W_hh.
+            int current = (t + 1) * bh + b0 * h;
+            dUpper.Slice(t * bh + b0 * h, nh).CopyTo(dHiddenTotal);
+            Kernels.Axpy(1f, carryH, dHiddenTotal);
+            Span<float> dGatesT = dGates.Slice((t * batch + b0) * g, n * g);
+            if (lstm)
+                LstmCell.Backward(h, n, gates.Slice((t * batch + b0) * g, n * g), cell.Slice(t * bh + b0 * h, nh), cell.Slice(current, nh), dHiddenTotal, carryC, dGatesT);
+            else
+                RnnCell.Backward(Options.Activation, h, n, hidden.Slice(current, nh), dHiddenTotal, dGatesT);
+            CellMath.BackpropRecurrentPacked(packedHh, h, g, n, dGatesT, carryH);
+        }
+    }
+
+    // Gate rows [j0, j1) of the weight gradients, and rows [r0, r1) of dL/d(input of the layer) into the lower buffer.
+    private void GradientShare(RecurrentPassWork work, int part, int parts)
+    {
+        int l = work.LayerIndex, steps = work.Steps, batch = work.Batch;
+        int inputSize = Options.LayerInputSize(l), h = Options.HiddenSize, g = Options.GateSize, rows = steps * batch, bh = batch * h;
+        RecurrentWorkspace workspace = work.Workspace;
+        RecurrentParameters gradients = work.Gradients!;
+        ReadOnlySpan<float> dGates = workspace.DGates.AsSpan(0, rows * g);
+        ReadOnlySpan<float> hiddenPrev = LayerStates(workspace.Hidden, l, steps, batch)[..(rows * h)];
+        (int j0, int j1) = Share(g, part, parts, ProductRowGranule);
+        if (l == 0 && work.Tokens)
+        {
+            CellMath.AccumulateTokenWeightGradients(inputSize, h, g, workspace.Tokens.AsSpan(0, rows), dGates, hiddenPrev,
+                gradients.WeightIh(0), gradients.WeightHh(0), gradients.BiasIh(0), gradients.BiasHh(0), workspace.DBias, j0, j1);
+        }
+        else
+        {
+            ReadOnlySpan<float> x = l == 0 ? workspace.Input.AsSpan(0, rows * inputSize) : LayerStates(workspace.Hidden, l - 1, steps, batch)[bh..];
+            CellMath.AccumulateWeightGradients(inputSize, h, g, rows, dGates, x, hiddenPrev,
+                gradients.WeightIh(l), gradients.WeightHh(l), gradients.BiasIh(l), gradients.BiasHh(l), workspace.DBias, j0, j1);
+        }
+
+        if (!work.ComputeInputGradient)
+            return;
+        (int r0, int r1) = Share(rows, part, parts, ProductRowGranule);
+        if (r1 > r0)
+        {
+            CellMath.BackpropInput(Weights.WeightIh(l), inputSize, g, r1 - r0, dGates.Slice(r0 * g, (r1 - r0) * g),
+                work.Lower.AsSpan(r0 * inputSize, (r1 - r0) * inputSize));
         }
     }
 
@@ -429,6 +607,7 @@ public sealed class RecurrentLayer
         ArgumentNullException.ThrowIfNull(workspace);
         ValidateState(options, state);
         ValidateWorkspace(options, workspace);
+        workspace.Pool?.ThrowIfDisposed();
         if (steps < 1 || steps > workspace.MaxSteps)
             throw new ArgumentOutOfRangeException(nameof(steps), steps, $"Expected 1 to {workspace.MaxSteps} steps (the workspace's maximum).");
         if (state.BatchSize > workspace.MaxBatch)

@@ -9,13 +9,27 @@ namespace SimdLstm;
 /// </summary>
 /// <remarks>
 /// A workspace belongs to one thread at a time. Its contents are valid for a <see cref="RecurrentLayer.Backward"/> only
-/// until the next forward pass or step run with it.
+/// until the next forward pass or step run with it. A workspace made with a <see cref="ComputePool"/> runs the sequence
+/// passes (<see cref="RecurrentLayer.Forward(ReadOnlySpan{float}, int, RecurrentState, RecurrentWorkspace, Span{float}, bool)"/>,
+/// <see cref="RecurrentLayer.Backward"/>) on the pool's threads, with bitwise the same results as without it; streaming
+/// steps stay on the calling thread.
 /// </remarks>
 public sealed class RecurrentWorkspace
 {
-    /// <summary>Creates a workspace for a network shaped by <paramref name="options"/>.</summary>
+    /// <summary>Creates a workspace for a network shaped by <paramref name="options"/>, whose passes run on the calling thread.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A size is less than 1, or the buffers would not fit in arrays.</exception>
     public RecurrentWorkspace(RecurrentOptions options, int maxSteps, int maxBatch)
+        : this(options, maxSteps, maxBatch, pool: null)
+    {
+    }
+
+    /// <summary>
+    /// Creates a workspace for a network shaped by <paramref name="options"/> whose sequence passes share their work among
+    /// the threads of <paramref name="pool"/> (null: the calling thread alone). The workspace uses the pool but does not
+    /// own it: dispose the pool after its last pass.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A size is less than 1, or the buffers would not fit in arrays.</exception>
+    public RecurrentWorkspace(RecurrentOptions options, int maxSteps, int maxBatch, ComputePool? pool)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSteps, 1);
@@ -39,7 +53,12 @@ public sealed class RecurrentWorkspace
         DHiddenTotal = new float[maxBatch * h];
         DBias = new float[g];
         PackedWeightHh = new float[CellMath.RecurrentPackedLength(h, g)];
+        Pool = pool;
+        PassWork = new RecurrentPassWork(this);
     }
+
+    /// <summary>The pool whose threads share this workspace's sequence passes, or null for the calling thread alone.</summary>
+    public ComputePool? Pool { get; }
 
     /// <summary>The network shape this workspace serves.</summary>
     public RecurrentOptions Options { get; }
@@ -70,6 +89,9 @@ public sealed class RecurrentWorkspace
     // rebuilt from the weights at the start of every pass (and of every layer), never kept across passes, so an
     // optimiser's update of the weights between passes cannot leave it stale.
     internal float[] PackedWeightHh { get; }
+
+    // The arguments of the running pass, handed to the pool's threads without allocating.
+    internal RecurrentPassWork PassWork { get; }
 
     // What the last forward pass saved.
     internal int SavedSteps { get; set; }

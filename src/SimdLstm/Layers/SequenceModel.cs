@@ -71,7 +71,14 @@ public sealed class SequenceModel
     public RecurrentState CreateState(int batchSize = 1) => Recurrent.CreateState(batchSize);
 
     /// <summary>A workspace for at most <paramref name="maxSteps"/> steps of at most <paramref name="maxBatch"/> streams.</summary>
-    public SequenceModelWorkspace CreateWorkspace(int maxSteps, int maxBatch = 1) => new(this, maxSteps, maxBatch);
+    public SequenceModelWorkspace CreateWorkspace(int maxSteps, int maxBatch = 1) => new(this, maxSteps, maxBatch, pool: null);
+
+    /// <summary>
+    /// A workspace for at most <paramref name="maxSteps"/> steps of at most <paramref name="maxBatch"/> streams whose
+    /// recurrent passes share their work among the threads of <paramref name="pool"/> (null: the calling thread alone);
+    /// the head runs on the calling thread. Results are bitwise the same whatever the pool's thread count.
+    /// </summary>
+    public SequenceModelWorkspace CreateWorkspace(int maxSteps, int maxBatch, ComputePool? pool) => new(this, maxSteps, maxBatch, pool);
 
     /// <summary>Zeroed gradients with the layout of <see cref="Parameters"/>.</summary>
     public SequenceModelGradients CreateGradients() => new(this, Parameters.CreateZeroedLike());
@@ -208,10 +215,10 @@ public sealed class SequenceModelWorkspace
 {
     private readonly float[] _hidden;
 
-    internal SequenceModelWorkspace(SequenceModel model, int maxSteps, int maxBatch)
+    internal SequenceModelWorkspace(SequenceModel model, int maxSteps, int maxBatch, ComputePool? pool)
     {
         Model = model;
-        Recurrent = model.Recurrent.CreateWorkspace(maxSteps, maxBatch);
+        Recurrent = model.Recurrent.CreateWorkspace(maxSteps, maxBatch, pool);
         long rows = (long)maxSteps * maxBatch;
         _hidden = new float[checked((int)(rows * model.Options.HiddenSize))];
         DHidden = new float[_hidden.Length];

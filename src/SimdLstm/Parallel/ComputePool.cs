@@ -1,0 +1,268 @@
+using System;
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using System.Threading;
+
+namespace SimdLstm;
+
+/// <summary>
+/// A fixed set of threads that share the work of one training pass: the opt-in multi-threaded mode. A pool of N threads
+/// owns N − 1 dedicated background workers; the thread that calls into the library is the N-th and does a share of every
+/// split itself. Pass a pool when making a workspace (<see cref="RecurrentLayer.CreateWorkspace(int, int, ComputePool?)"/>);
+/// weights stay shareable and a workspace made without a pool runs on the calling thread alone, as before.
+/// </summary>
+/// <remarks>
+/// <para><b>Results do not depend on the thread count.</b> Work is split so that every output element is computed by
+/// exactly the same floating-point operations, in the same order, as on one thread (see
+/// <see cref="RecurrentLayer.Forward(ReadOnlySpan{float}, int, RecurrentState, RecurrentWorkspace, Span{float}, bool)"/>):
+/// a pass with 1, 2 or 16 threads gives bitwise the same outputs, states and gradients as a pass without a pool.</para>
+/// <para><b>Dispatch allocates nothing.</b> A workspace holds one pre-allocated work object; handing it to the workers is
+/// a counter increment and, for a worker that has gone to sleep, an event signal. An idle worker spins for about
+/// <see cref="SpinMicroseconds"/> µs (so back-to-back phases of a pass start at once) and then blocks, so an idle pool
+/// does not burn cores.</para>
+/// <para><b>One caller at a time.</b> A pool runs one split at a time. If a second thread calls in while the pool is busy
+/// (two workspaces sharing a pool, used concurrently), that call does not wait and does not fail: it runs its whole split
+/// on its own thread. Since results do not depend on the split, it computes the same values, only without help.</para>
+/// <para><b>Errors.</b> An exception thrown by a worker's share is caught on the worker (the process does not die, the
+/// worker stays usable) and rethrown on the calling thread, with its original stack, once every share of that split has
+/// finished. If several shares throw, the lowest-numbered share's exception is rethrown.</para>
+/// <para><b>Dispose</b> waits for a split in progress to finish, then stops and joins the workers. Using a workspace made
+/// with a disposed pool for a pass throws <see cref="ObjectDisposedException"/> before anything is written. Dispose is
+/// idempotent. Workers are background threads, so a pool that is never disposed does not keep the process alive, but
+/// its threads (blocked, not spinning) live until the process ends.</para>
+/// </remarks>
+public sealed class ComputePool : IDisposable
+{
+    /// <summary>How long an idle thread spins, in µs, before it blocks on an event.</summary>
+    /// <remarks>
+    /// Long enough to bridge the serial gaps between the phases of a pass (copies, packing W_hh: a few µs at small sizes),
+    /// short enough that a pool idle between passes sleeps almost at once. Waking a blocked thread costs tens of µs on
+    /// Linux, which is why the phases of one pass should not pay it.
+    /// </remarks>
+    public const int SpinMicroseconds = 50;
+
+    private readonly Thread[] _workers;
+    private readonly ManualResetEventSlim[] _wake;
+    private readonly ManualResetEventSlim _done = new(false);
+    private readonly ExceptionDispatchInfo?[] _errors;
+    private readonly long _spinTicks = Math.Max(1, Stopwatch.Frequency * SpinMicroseconds / 1_000_000);
+
+    // Published to the workers by incrementing _generation (an interlocked, full-fence write); read after it.
+    private IComputeWork? _work;
+    private int _parts;
+    private long _generation;
+    private int _pending;
+    private int _busy;
+    private volatile bool _disposed;
+
+    /// <summary>Creates a pool of <paramref name="threadCount"/> threads: the caller plus <paramref name="threadCount"/> − 1 workers started now.</summary>
+    /// <param name="threadCount">The number of threads that share each split, at least 1. 1 makes a pool with no workers:
+    /// passes run on the caller, as without a pool. More threads than cores is allowed and stays correct, but is slower.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threadCount"/> is less than 1.</exception>
+    public ComputePool(int threadCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threadCount, 1);
+        ThreadCount = threadCount;
+        _workers = new Thread[threadCount - 1];
+        _wake = new ManualResetEventSlim[threadCount - 1];
+        _errors = new ExceptionDispatchInfo?[threadCount];
+        for (int i = 0; i < _workers.Length; i++)
+        {
+            _wake[i] = new ManualResetEventSlim(false);
+            int index = i + 1;
+            _workers[i] = new Thread(() => WorkerLoop(index))
+            {
+                IsBackground = true,
+                Name = $"SimdLstm compute {index}",
+            };
+        }
+        foreach (Thread worker in _workers)
+            worker.Start();
+    }
+
+    /// <summary>The number of threads sharing each split, the caller included.</summary>
+    public int ThreadCount { get; }
+
+    /// <summary>Whether <see cref="Dispose"/> has been called.</summary>
+    public bool IsDisposed => _disposed;
+
+    /// <summary>Stops and joins the workers, after any split in progress has finished. Idempotent.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        // Take the pool as a caller would, so no split is in flight while the workers stop.
+        var spin = new SpinWait();
+        while (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+            spin.SpinOnce();
+        try
+        {
+            if (_disposed)
+                return;
+            _disposed = true;
+            _work = null;
+            Interlocked.Increment(ref _generation);
+            foreach (ManualResetEventSlim wake in _wake)
+                wake.Set();
+            foreach (Thread worker in _workers)
+                worker.Join();
+            foreach (ManualResetEventSlim wake in _wake)
+                wake.Dispose();
+            _done.Dispose();
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    /// <summary>Throws <see cref="ObjectDisposedException"/> if the pool has been disposed.</summary>
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    /// <summary>
+    /// Runs <c>work.Run(p, parts)</c> for every p in [0, <paramref name="parts"/>): share 0 on the calling thread, share p
+    /// on worker p, and returns when all have finished. Allocates nothing.
+    /// </summary>
+    /// <param name="work">The work; its <c>Run</c> must be safe to call concurrently for different shares.</param>
+    /// <param name="parts">The number of shares, 1 ≤ parts ≤ <see cref="ThreadCount"/>.</param>
+    internal void Run(IComputeWork work, int parts)
+    {
+        Debug.Assert(parts >= 1 && parts <= ThreadCount);
+        ThrowIfDisposed();
+        if (parts == 1 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        {
+            // Nothing to share, or another caller holds the pool: the whole split runs here, with the same values.
+            for (int p = 0; p < parts; p++)
+                work.Run(p, parts);
+            return;
+        }
+
+        ExceptionDispatchInfo? error = null;
+        try
+        {
+            if (_disposed)
+            {
+                for (int p = 0; p < parts; p++)
+                    work.Run(p, parts);
+                return;
+            }
+
+            _work = work;
+            _parts = parts;
+            _done.Reset();
+            Volatile.Write(ref _pending, _workers.Length);
+            Interlocked.Increment(ref _generation);
+            foreach (ManualResetEventSlim wake in _wake)
+                wake.Set();
+
+            try
+            {
+                work.Run(0, parts);
+            }
+            catch (Exception e)
+            {
+                _errors[0] = ExceptionDispatchInfo.Capture(e);
+            }
+
+            // Every worker takes part in every generation (those past `parts` only acknowledge it), so no worker can miss
+            // one and the next split cannot start while a share of this one still runs.
+            if (Volatile.Read(ref _pending) != 0 && !SpinUntil(ref _pending, 0))
+            {
+                while (Volatile.Read(ref _pending) != 0)
+                    _done.Wait();
+            }
+            _work = null;
+            error = TakeFirstError();
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+
+        error?.Throw();
+    }
+
+    // Called while the pool is still held, so the next split cannot mix its errors with this one's.
+    private ExceptionDispatchInfo? TakeFirstError()
+    {
+        ExceptionDispatchInfo? first = null;
+        for (int p = 0; p < _errors.Length; p++)
+        {
+            first ??= _errors[p];
+            _errors[p] = null;
+        }
+        return first;
+    }
+
+    private void WorkerLoop(int index)
+    {
+        ManualResetEventSlim wake = _wake[index - 1];
+        long seen = 0;
+        while (true)
+        {
+            long generation = Volatile.Read(ref _generation);
+            if (generation == seen && !SpinUntilChanged(ref _generation, seen, out generation))
+            {
+                // Reset, then look again: a generation published after the look also sets the event, so no wake-up is lost.
+                wake.Reset();
+                generation = Volatile.Read(ref _generation);
+                if (generation == seen)
+                {
+                    wake.Wait();
+                    continue;
+                }
+            }
+            seen = generation;
+            if (_disposed)
+                return;
+
+            IComputeWork? work = _work;
+            int parts = _parts;
+            if (work is not null && index < parts)
+            {
+                try
+                {
+                    work.Run(index, parts);
+                }
+                catch (Exception e)
+                {
+                    _errors[index] = ExceptionDispatchInfo.Capture(e);
+                }
+            }
+            if (Interlocked.Decrement(ref _pending) == 0)
+                _done.Set();
+        }
+    }
+
+    // Spins (pausing the core between looks) until `location` equals `target` or the spin budget runs out.
+    private bool SpinUntil(ref int location, int target)
+    {
+        long start = Stopwatch.GetTimestamp();
+        while (Volatile.Read(ref location) != target)
+        {
+            if (Stopwatch.GetTimestamp() - start > _spinTicks)
+                return false;
+            Thread.SpinWait(16);
+        }
+        return true;
+    }
+
+    private bool SpinUntilChanged(ref long location, long seen, out long value)
+    {
+        long start = Stopwatch.GetTimestamp();
+        while ((value = Volatile.Read(ref location)) == seen)
+        {
+            if (Stopwatch.GetTimestamp() - start > _spinTicks)
+                return false;
+            Thread.SpinWait(16);
+        }
+        return true;
+    }
+}
+
+/// <summary>A split of work into shares, run by <see cref="ComputePool.Run"/>.</summary>
+internal interface IComputeWork
+{
+    /// <summary>Runs share <paramref name="part"/> of <paramref name="parts"/>; shares must write disjoint memory.</summary>
+    void Run(int part, int parts);
+}

@@ -1,0 +1,61 @@
+using System;
+using Xunit;
+
+namespace SimdLstm.Tests.Layers;
+
+/// <summary>Runs its tests alone, after the parallel ones, so the process-wide allocation count is not moved by other tests.</summary>
+[CollectionDefinition(nameof(ComputePoolAllocationCollection), DisableParallelization = true)]
+public sealed class ComputePoolAllocationCollection;
+
+/// <summary>A training pass with a pool allocates nothing in steady state, on the caller or on the workers.</summary>
+[Collection(nameof(ComputePoolAllocationCollection))]
+public class ComputePoolAllocationTests
+{
+    [Theory]
+    [InlineData(CellKind.Lstm, 2)]
+    [InlineData(CellKind.Rnn, 2)]
+    [InlineData(CellKind.Lstm, 3)]
+    public void TrainingPass_WithPool_AllocatesNothingAfterWarmUp(CellKind cell, int threads)
+    {
+        const int steps = 6, batch = 32, hiddenSize = 24, inputSize = 10;
+        var layer = new RecurrentLayer(new RecurrentOptions(cell, inputSize, hiddenSize, numLayers: 2), seed: 3);
+        using var pool = new ComputePool(threads);
+        RecurrentWorkspace workspace = layer.CreateWorkspace(steps, batch, pool);
+        RecurrentState state = layer.CreateState(batch);
+        RecurrentParameters gradients = layer.CreateGradients();
+        float[] input = new float[steps * batch * inputSize], output = new float[steps * batch * hiddenSize];
+        float[] dOutput = new float[output.Length], dInput = new float[input.Length];
+        input.AsSpan().Fill(0.25f);
+        dOutput.AsSpan().Fill(0.5f);
+
+        void Pass()
+        {
+            state.Reset();
+            layer.Forward(input, steps, state, workspace, output);
+            layer.Backward(dOutput, workspace, gradients, dInput);
+        }
+
+        // Warm-up: every thread's GEMM packing scratch is allocated on its first product, once.
+        for (int i = 0; i < 20; i++)
+            Pass();
+
+        // The caller thread, exactly.
+        Allocations.AssertNone(Pass, count: 50);
+
+        // Every thread: GC.GetAllocatedBytesForCurrentThread sees only the caller, so the workers are checked through the
+        // process-wide count. This collection runs alone, but the runtime itself (tiered compilation, the test host's
+        // reporting) can allocate now and then; as in Allocations.AssertNone, one clean window out of three is required,
+        // and a per-pass allocation on any thread dirties every window.
+        var seen = new long[3];
+        for (int w = 0; w < seen.Length; w++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < 50; i++)
+                Pass();
+            seen[w] = GC.GetTotalAllocatedBytes(precise: true) - before;
+            if (seen[w] == 0)
+                return;
+        }
+        Assert.Fail($"50 passes allocated {string.Join(", ", seen)} bytes process-wide in each of {seen.Length} windows.");
+    }
+}
