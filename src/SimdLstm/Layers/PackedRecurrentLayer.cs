@@ -94,6 +94,14 @@ public sealed class PackedRecurrentLayer
     public RecurrentWorkspace CreateWorkspace(int maxSteps = 1, int maxBatch = 1) => new(Options, maxSteps, maxBatch);
 
     /// <summary>
+    /// As <see cref="CreateWorkspace(int, int)"/>, with steps and sequence passes shared among the threads of
+    /// <paramref name="pool"/> (null: the calling thread alone): each step's weight stream is cut into blocks of output
+    /// rows, one range per thread, so with two cores each streams half the weights (from its own L2 cache when the half
+    /// fits). Results are bitwise the same whatever the thread count.
+    /// </summary>
+    public RecurrentWorkspace CreateWorkspace(int maxSteps, int maxBatch, ComputePool? pool) => new(Options, maxSteps, maxBatch, pool);
+
+    /// <summary>
     /// Runs one time step of every stream in <paramref name="state"/> and updates the state in place, as
     /// <see cref="RecurrentLayer.Step(ReadOnlySpan{float}, RecurrentState, RecurrentWorkspace, Span{float})"/>. Streams are
     /// stepped one after another, each streaming the weights once: this is the batch-1 fast path; for large batches the
@@ -172,27 +180,31 @@ public sealed class PackedRecurrentLayer
     private void StepCore(ReadOnlySpan<float> input, ReadOnlySpan<int> tokens, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
     {
         workspace.HasSaved = false;
+        workspace.Pool?.ThrowIfDisposed();
         int batch = state.BatchSize, h = Options.HiddenSize, g = Options.GateSize, gates = GateCount;
-        Span<float> gatesRow = workspace.Gates.AsSpan(0, g);
+        float[] gatesArray = workspace.Gates, hiddenArray = state.HiddenArray, inputArray = workspace.Input;
+        input.CopyTo(inputArray); // a pool's work reads arrays, not the caller's span
         for (int l = 0; l < Options.NumLayers; l++)
         {
             int inputSize = Options.LayerInputSize(l);
             for (int b = 0; b < batch; b++)
             {
-                Span<float> hidden = state.HiddenOf(l).Slice(b * h, h);
-                _bias[l].CopyTo(gatesRow);
+                int hiddenAt = state.LayerOffset(l) + b * h;
+                _bias[l].CopyTo(gatesArray, 0);
                 if (l == 0 && !tokens.IsEmpty)
                 {
-                    Kernels.GatePanelAddColumn(_panelIh[0], inputSize, tokens[b], gates, h, gatesRow);
-                    Kernels.GatePanelGemvBlocks(ReadOnlySpan<float>.Empty, 0, ReadOnlySpan<float>.Empty, _panelHh[l], h, hidden,
-                        gates, h, gatesRow, 0, Kernels.PanelBlocks(gates, h));
+                    Kernels.GatePanelAddColumn(_panelIh[0], inputSize, tokens[b], gates, h, gatesArray.AsSpan(0, g));
+                    Project(workspace, [], 0, [], 0, _panelHh[l], h, hiddenArray, hiddenAt);
+                }
+                else if (l == 0)
+                {
+                    Project(workspace, _panelIh[l], inputSize, inputArray, b * inputSize, _panelHh[l], h, hiddenArray, hiddenAt);
                 }
                 else
                 {
-                    ReadOnlySpan<float> x = l == 0 ? input.Slice(b * inputSize, inputSize) : state.HiddenOf(l - 1).Slice(b * h, h);
-                    Kernels.GatePanelGemvBlocks(_panelIh[l], inputSize, x, _panelHh[l], h, hidden, gates, h, gatesRow, 0, Kernels.PanelBlocks(gates, h));
+                    Project(workspace, _panelIh[l], inputSize, hiddenArray, state.LayerOffset(l - 1) + b * h, _panelHh[l], h, hiddenArray, hiddenAt);
                 }
-                Pointwise(gatesRow, state, l, b, hidden);
+                Pointwise(gatesArray.AsSpan(0, g), state, l, b, hiddenArray.AsSpan(hiddenAt, h));
             }
         }
         state.HiddenOf(Options.NumLayers - 1).CopyTo(output);
@@ -200,11 +212,14 @@ public sealed class PackedRecurrentLayer
 
     private void ForwardCore(int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output, bool tokens, bool batchFirst)
     {
+        workspace.Pool?.ThrowIfDisposed();
         int batch = state.BatchSize, h = Options.HiddenSize, g = Options.GateSize, gates = GateCount;
-        int rows = steps * batch, blocks = Kernels.PanelBlocks(gates, h);
-        Span<float> allGates = workspace.Gates.AsSpan(0, rows * g);
-        // Layer l's outputs for all steps, [T, B, H]; the next layer's inputs. Two halves of the hidden-state buffer alternate.
-        Span<float> lower = Span<float>.Empty;
+        int rows = steps * batch;
+        float[] gatesArray = workspace.Gates, hiddenArray = state.HiddenArray, outputs = workspace.Hidden;
+        Span<float> allGates = gatesArray.AsSpan(0, rows * g);
+        // Layer l's outputs for all steps, [T, B, H], are the next layer's inputs: two halves of the workspace's hidden
+        // buffer alternate (the workspace holds L·(T+1)·B·H floats, at least 2·T·B·H when L ≥ 2).
+        int lowerAt = -1;
         for (int l = 0; l < Options.NumLayers; l++)
         {
             int inputSize = Options.LayerInputSize(l);
@@ -218,31 +233,70 @@ public sealed class PackedRecurrentLayer
             }
             else
             {
-                ReadOnlySpan<float> x = l == 0 ? workspace.Input.AsSpan(0, rows * inputSize) : lower;
-                Kernels.GemmPackedB(rows, g, inputSize, x, inputSize, _gemmIh[l], 1f, allGates, g);
+                // One matrix product projects the inputs of all steps.
+                PackedGemmRowsWork projection = workspace.ProjectionWork;
+                projection.Set(rows, g, inputSize, l == 0 ? workspace.Input : outputs, l == 0 ? 0 : lowerAt, _gemmIh[l], gatesArray, 0);
+                RunSplit(workspace, projection, rows * g * inputSize, rows);
+                projection.Clear();
             }
 
-            Span<float> upper = workspace.Hidden.AsSpan((l & 1) * rows * h, rows * h);
-            Span<float> hiddenState = state.HiddenOf(l);
+            int upperAt = (l & 1) * rows * h;
+            int layerAt = state.LayerOffset(l);
             for (int t = 0; t < steps; t++)
             {
                 for (int b = 0; b < batch; b++)
                 {
-                    Span<float> gatesRow = allGates.Slice((t * batch + b) * g, g);
-                    Span<float> hidden = hiddenState.Slice(b * h, h);
-                    Kernels.GatePanelGemvBlocks(ReadOnlySpan<float>.Empty, 0, ReadOnlySpan<float>.Empty, _panelHh[l], h, hidden, gates, h, gatesRow, 0, blocks);
-                    Pointwise(gatesRow, state, l, b, hidden);
+                    int gatesAt = (t * batch + b) * g, hiddenAt = layerAt + b * h;
+                    ProjectInto(workspace, [], 0, [], 0, _panelHh[l], h, hiddenArray, hiddenAt, gatesAt);
+                    Pointwise(gatesArray.AsSpan(gatesAt, g), state, l, b, hiddenArray.AsSpan(hiddenAt, h));
                 }
-                hiddenState.CopyTo(upper.Slice(t * batch * h, batch * h));
+                hiddenArray.AsSpan(layerAt, batch * h).CopyTo(outputs.AsSpan(upperAt + t * batch * h, batch * h));
             }
-            lower = upper;
+            lowerAt = upperAt;
         }
 
+        ReadOnlySpan<float> top = outputs.AsSpan(lowerAt, rows * h);
         if (batchFirst)
-            RecurrentLayer.SwapTimeAndBatch(lower, steps, batch, h, output);
+            RecurrentLayer.SwapTimeAndBatch(top, steps, batch, h, output);
         else
-            lower.CopyTo(output);
+            top.CopyTo(output);
     }
+
+    // gates (the workspace's first G·H floats) += A·xa + B·xb.
+    private void Project(RecurrentWorkspace workspace, float[] panelA, int colsA, float[] xa, int offsetXA, float[] panelB, int colsB, float[] xb, int offsetXB) =>
+        ProjectInto(workspace, panelA, colsA, xa, offsetXA, panelB, colsB, xb, offsetXB, 0);
+
+    // workspace.Gates[gatesAt .. gatesAt + G·H] += A·xa + B·xb, shared by panel blocks among the pool's threads when the
+    // product is large enough to repay the hand-off.
+    private void ProjectInto(RecurrentWorkspace workspace, float[] panelA, int colsA, float[] xa, int offsetXA, float[] panelB, int colsB, float[] xb, int offsetXB, int gatesAt)
+    {
+        int gates = GateCount, h = Options.HiddenSize;
+        ComputePool? pool = workspace.Pool;
+        int blocks = Kernels.PanelBlocks(gates, h);
+        if (pool is null || pool.ThreadCount == 1 || blocks < 2 || (long)Options.GateSize * (colsA + colsB) < MinimumSplitWork)
+        {
+            Kernels.GatePanelGemvBlocks(panelA, colsA, xa.AsSpan(offsetXA, colsA), panelB, colsB, xb.AsSpan(offsetXB, colsB),
+                gates, h, workspace.Gates.AsSpan(gatesAt, Options.GateSize), 0, blocks);
+            return;
+        }
+        GatePanelWork work = workspace.PanelWork;
+        work.Set(panelA, colsA, xa, offsetXA, panelB, colsB, xb, offsetXB, gates, h, workspace.Gates, gatesAt);
+        pool.Run(work, Math.Min(pool.ThreadCount, blocks));
+        work.Clear();
+    }
+
+    private static void RunSplit(RecurrentWorkspace workspace, IComputeWork work, long multiplyAdds, int shares)
+    {
+        ComputePool? pool = workspace.Pool;
+        if (pool is null || pool.ThreadCount == 1 || shares < 2 || multiplyAdds < MinimumSplitWork)
+            work.Run(0, 1);
+        else
+            pool.Run(work, Math.Min(pool.ThreadCount, shares));
+    }
+
+    // Multiply-adds below which a product runs on the calling thread: handing work to a spinning worker and waiting for
+    // it costs about a microsecond, the time of ~16 K multiply-adds at this kernel's speed.
+    private const long MinimumSplitWork = 16 * 1024;
 
     // h (and c) of stream b in layer l from its activated gates; the state is updated in place.
     private void Pointwise(Span<float> gatesRow, RecurrentState state, int layer, int b, Span<float> hidden)

@@ -99,7 +99,10 @@ public sealed class RecurrentState
         source._cell.AsSpan().CopyTo(_cell);
     }
 
-    private int LayerOffset(int layer)
+    // The backing arrays, for work handed to a ComputePool (which cannot carry spans).
+    internal float[] HiddenArray => _hidden;
+
+    internal int LayerOffset(int layer)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(layer);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, Options.NumLayers);

@@ -55,6 +55,8 @@ public sealed class RecurrentWorkspace
         PackedWeightHh = new float[CellMath.RecurrentPackedLength(h, g)];
         Pool = pool;
         PassWork = new RecurrentPassWork(this);
+        PanelWork = new GatePanelWork();
+        ProjectionWork = new PackedGemmRowsWork();
     }
 
     /// <summary>The pool whose threads share this workspace's sequence passes, or null for the calling thread alone.</summary>
@@ -92,6 +94,10 @@ public sealed class RecurrentWorkspace
 
     // The arguments of the running pass, handed to the pool's threads without allocating.
     internal RecurrentPassWork PassWork { get; }
+
+    // The split work of a PackedRecurrentLayer's steps.
+    internal GatePanelWork PanelWork { get; }
+    internal PackedGemmRowsWork ProjectionWork { get; }
 
     // What the last forward pass saved.
     internal int SavedSteps { get; set; }
