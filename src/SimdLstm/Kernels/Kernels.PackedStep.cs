@@ -28,7 +28,8 @@ public static partial class Kernels
     internal static int PanelBlocks(int gateCount, int hiddenSize)
     {
         int units = PanelRows / gateCount;
-        return (hiddenSize + units - 1) / units;
+        // In long: H + units − 1 overflows int for H within 63 of int.MaxValue.
+        return (int)(((long)hiddenSize + units - 1) / units);
     }
 
     /// <summary>Floats of a gate matrix with <paramref name="cols"/> columns packed by <see cref="PackGatePanels"/>.</summary>
@@ -49,8 +50,11 @@ public static partial class Kernels
     {
         ValidateGates(gateCount, hiddenSize);
         Guard.NonNegative(cols, nameof(cols));
+        // The packed length first: it is computed in long and bounds G·H·cols (64 rows per block ≥ the block's G·U rows),
+        // so once it fits, the int product for w cannot wrap.
+        int packedLength = PackedGatePanelLength(gateCount, hiddenSize, cols);
         Guard.Length(w.Length, gateCount * hiddenSize * cols, nameof(w));
-        Guard.Length(packed.Length, PackedGatePanelLength(gateCount, hiddenSize, cols), nameof(packed));
+        Guard.Length(packed.Length, packedLength, nameof(packed));
         int units = PanelRows / gateCount, blocks = PanelBlocks(gateCount, hiddenSize);
         for (int j = 0; j < blocks; j++)
         {
@@ -77,9 +81,12 @@ public static partial class Kernels
     /// Either product may be empty (0 columns).
     /// </summary>
     /// <remarks>
-    /// Every row is y[r] + Σ_k A[r, k]·xa[k] + Σ_k B[r, k]·xb[k] accumulated in that order, k ascending, one multiply-add
-    /// per term (fused where the processor has FMA), on every vector width; results are bitwise the same on the scalar,
-    /// Vector128 and Vector256 paths and for any alignment. Error: within (colsA + colsB) · 2⁻²⁴ · (|y[r]| + Σ |terms|).
+    /// Every row is y[r] + Σ_k A[r, k]·xa[k] + Σ_k B[r, k]·xb[k] accumulated in that order (y, then A's terms, then B's),
+    /// each matrix's columns in the four-stream order described at <c>PanelStreams</c> (k, k + K/4, k + K/2, k + 3K/4 for
+    /// k = 0 … ⌊K/4⌋ − 1, then the K mod 4 remainder columns ascending), one multiply-add per term (fused where the
+    /// processor has FMA), on every vector width; results are bitwise the same on the scalar, Vector128 and Vector256
+    /// paths and for any alignment. Error: within (n + 2) · 2⁻²⁴ · (|y[r]| + Σ |terms|), n = colsA + colsB (a sequential
+    /// sum of n terms, each product rounded once more when the multiply-add is not fused).
     /// </remarks>
     /// <exception cref="ArgumentException">G does not divide 64, a length differs from its shape, or y overlaps an input.</exception>
     internal static void GatePanelGemv(ReadOnlySpan<float> packedA, int colsA, ReadOnlySpan<float> xa, ReadOnlySpan<float> packedB, int colsB,
@@ -186,6 +193,10 @@ public static partial class Kernels
         if (gateCount < 1 || PanelRows % gateCount != 0)
             throw new ArgumentOutOfRangeException(nameof(gateCount), gateCount, $"Expected a gate count that divides {PanelRows} (1 for an RNN, 4 for an LSTM).");
         Guard.NonNegative(hiddenSize, nameof(hiddenSize));
+        // y's length check is G·H in int: past int.MaxValue it would wrap (4 · 2³⁰ to 0) and let an empty y through to a
+        // kernel that writes G·H rows.
+        if ((long)gateCount * hiddenSize > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(hiddenSize), hiddenSize, $"{gateCount}·{hiddenSize} gate rows would not fit in one array.");
     }
 
     // The column order every path accumulates in: the columns are split into four quarters of ⌊K/4⌋ and visited

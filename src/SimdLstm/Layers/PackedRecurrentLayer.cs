@@ -19,9 +19,12 @@ namespace SimdLstm;
 /// <para><b>Threads.</b> Steps only read this object, so many threads may share it, each with its own
 /// <see cref="RecurrentState"/> and <see cref="RecurrentWorkspace"/>. <see cref="Refresh"/> must not run while any thread
 /// steps.</para>
-/// <para><b>Accuracy.</b> Each gate pre-activation is accumulated in float in the order bias, W_ih·x (k ascending),
-/// W_hh·h (k ascending), one multiply-add per term; the result is bitwise the same on every vector width and alignment,
-/// and differs from <see cref="RecurrentLayer"/>'s (which sums in another order) only by float rounding.</para>
+/// <para><b>Accuracy.</b> In a step, each gate pre-activation is accumulated in float in the order bias (bias_ih + bias_hh,
+/// added once when packing), W_ih·x, W_hh·h, one multiply-add per term in the fixed column order of the gate-panel
+/// kernel; a step's result is bitwise the same on every vector width and alignment. A sequence pass computes W_ih·x of
+/// all steps with the matrix product instead, whose summation order is its own, so it agrees with repeated steps only up
+/// to float rounding. Both differ from <see cref="RecurrentLayer"/>'s results (which sum in another order) only by float
+/// rounding.</para>
 /// </remarks>
 public sealed class PackedRecurrentLayer
 {
