@@ -326,17 +326,76 @@ public class PackedRecurrentLayerTests
         }
     }
 
+    [Theory]
+    [InlineData(CellKind.Lstm, 1, 64, 64)]    // 4 panel blocks; the recurrent product alone is exactly the split threshold
+    [InlineData(CellKind.Lstm, 2, 300, 45)]   // 3 blocks, the last one partial
+    [InlineData(CellKind.Rnn, 1, 130, 130)]   // 3 blocks of 64 units, the last one partial
+    public void OnComputePool_GivesTheNoPoolResultsBitwise(CellKind cell, int layers, int inputSize, int hiddenSize)
+    {
+        // The shapes are large enough that the products are really split (each is at least the 16 K multiply-adds below
+        // which the layer keeps them on the calling thread, and has at least two blocks), so each thread count cuts the
+        // blocks and the projection rows differently; every result must still equal the no-pool run bit for bit.
+        Net net = Net.Create(cell, RnnActivation.Tanh, true, layers, inputSize, hiddenSize, seed: 31);
+        PackedRecurrentLayer packed = net.Layer.Pack();
+        float[] expected = Results(packed, net);
+        foreach (int threads in new[] { 1, 2, 3, 4 })
+        {
+            using var pool = new ComputePool(threads);
+            Assert.True(BitwiseEqual(expected, Results(packed, net, pool)), $"{threads} threads differ from the run without a pool");
+        }
+    }
+
+    [Fact]
+    public void OnComputePool_StepAndForward_AllocateNothing()
+    {
+        // GC.GetAllocatedBytesForCurrentThread sees only the calling thread; the process-wide count also covers the worker.
+        Net net = Net.Create(CellKind.Lstm, RnnActivation.Tanh, true, 1, 64, 64, seed: 32);
+        PackedRecurrentLayer packed = net.Layer.Pack();
+        using var pool = new ComputePool(2);
+        RecurrentState state = packed.CreateState();
+        RecurrentWorkspace workspace = packed.CreateWorkspace(Steps, 1, pool);
+        float[] input = new SeededRandom(33).UniformSingle(Steps * 64, -1, 1), output = new float[Steps * 64];
+        void Iteration()
+        {
+            packed.Step(input.AsSpan(0, 64), state, workspace, output.AsSpan(0, 64));
+            packed.Forward(input, Steps, state, workspace, output);
+        }
+        for (int i = 0; i < 20; i++)
+            Iteration();
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < 50; i++)
+            Iteration();
+        Assert.Equal(before, GC.GetTotalAllocatedBytes(precise: true));
+        Allocations.AssertNone(Iteration, count: 20);
+    }
+
+    [Fact]
+    public void OnDisposedPool_ThrowsBeforeWriting()
+    {
+        Net net = Net.Create(CellKind.Lstm, RnnActivation.Tanh, true, 1, 64, 64, seed: 34);
+        PackedRecurrentLayer packed = net.Layer.Pack();
+        var pool = new ComputePool(2);
+        RecurrentState state = packed.CreateState();
+        RecurrentWorkspace workspace = packed.CreateWorkspace(Steps, 1, pool);
+        pool.Dispose();
+        float[] output = new float[64];
+        Assert.Throws<ObjectDisposedException>(() => packed.Step(new float[64], state, workspace, output));
+        Assert.Throws<ObjectDisposedException>(() => packed.Forward(new float[Steps * 64], Steps, state, workspace, new float[Steps * 64]));
+        Assert.All(state.Hidden.ToArray(), v => Assert.Equal(0f, v));
+        Assert.All(output, v => Assert.Equal(0f, v));
+    }
+
     // ---- helpers ----
 
     /// <summary>Everything a packed copy computes on one fixed data set: steps and passes, dense and tokens, and the final states.</summary>
-    private static float[] Results(PackedRecurrentLayer packed, Net net)
+    private static float[] Results(PackedRecurrentLayer packed, Net net, ComputePool? pool = null)
     {
         var results = new System.Collections.Generic.List<float>();
         foreach (bool tokens in new[] { false, true })
         {
             Sequence s = Sequence.Create(net, batch: 3, tokens, seed: tokens ? 501UL : 500UL);
             RecurrentState state = s.InitialState(packed);
-            RecurrentWorkspace workspace = packed.CreateWorkspace(Steps, s.Batch);
+            RecurrentWorkspace workspace = packed.CreateWorkspace(Steps, s.Batch, pool);
             float[] output = new float[s.Batch * net.Options.HiddenSize];
             for (int t = 0; t < Steps; t++)
             {
