@@ -50,6 +50,26 @@ public abstract class CellBench
     [GlobalSetup(Target = nameof(Train))]
     public void SetupTrain() => Create(BenchCases.TrainSteps, BenchCases.TrainBatch);
 
+    /// <summary>Setup of <see cref="StepTwoThreads"/>: as the step cases, with the packed copy's workspace on a pool of 2 threads.</summary>
+    [GlobalSetup(Target = nameof(StepTwoThreads))]
+    public void SetupStepTwoThreads()
+    {
+        _pool = new ComputePool(2);
+        Create(steps: 1, batch: 1, _pool);
+    }
+
+    /// <summary>Setup of <see cref="SequenceTwoThreads"/>: as the sequence cases, on a pool of 2 threads.</summary>
+    [GlobalSetup(Target = nameof(SequenceTwoThreads))]
+    public void SetupSequenceTwoThreads()
+    {
+        _pool = new ComputePool(2);
+        Create(BenchCases.SequenceSteps, batch: 1, _pool);
+    }
+
+    /// <summary>Stops the pool's worker.</summary>
+    [GlobalCleanup(Targets = [nameof(StepTwoThreads), nameof(SequenceTwoThreads)])]
+    public void CleanupInferenceTwoThreads() => _pool?.Dispose();
+
     /// <summary>Setup of <see cref="TrainTwoThreads"/>: as <see cref="Train"/>, with a workspace on a pool of 2 threads.</summary>
     [GlobalSetup(Target = nameof(TrainTwoThreads))]
     public void SetupTrainTwoThreads()
@@ -78,6 +98,19 @@ public abstract class CellBench
         _state.Reset();
         _packed.Forward(_input, BenchCases.SequenceSteps, _state, _workspace, _output);
     }
+
+    /// <summary>
+    /// <see cref="Step"/> on a <see cref="ComputePool"/> of 2 threads: each thread streams half the panel blocks (from its own
+    /// L2 cache when the half fits). Bitwise the results of <see cref="Step"/>.
+    /// </summary>
+    [Benchmark]
+    [BenchmarkCategory("Step")]
+    public void StepTwoThreads() => Step();
+
+    /// <summary><see cref="Sequence"/> on a <see cref="ComputePool"/> of 2 threads; the reported time is per step.</summary>
+    [Benchmark(OperationsPerInvoke = BenchCases.SequenceSteps)]
+    [BenchmarkCategory("Sequence")]
+    public void SequenceTwoThreads() => Sequence();
 
     /// <summary>As <see cref="Step"/> through <see cref="RecurrentLayer.Step(System.ReadOnlySpan{float}, RecurrentState, RecurrentWorkspace, System.Span{float})"/>.</summary>
     [Benchmark]
@@ -123,7 +156,7 @@ public abstract class CellBench
         _layer = new RecurrentLayer(options, seed: 1);
         _packed = _layer.Pack();
         _state = _layer.CreateState(batch);
-        _workspace = _layer.CreateWorkspace(steps, batch, pool);
+        _workspace = _layer.CreateWorkspace(steps, batch, pool); // also serves the packed copy (same shape)
         _gradients = _layer.CreateGradients();
         var random = new Random(2);
         _input = Uniform(random, steps * batch * Size);
