@@ -127,14 +127,7 @@ public static partial class Kernels
             // The block's 64 rows of y, gathered into panel-row order (units past H read as zero and are not written back).
             int valid = Math.Min(units, hiddenSize - j * units);
             for (int q = 0; q < gateCount; q++)
-            {
-                ref float src = ref Unsafe.Add(ref yr, q * hiddenSize + j * units);
-                ref float dst = ref Unsafe.Add(ref tile, q * units);
-                for (int u = 0; u < valid; u++)
-                    Unsafe.Add(ref dst, u) = Unsafe.Add(ref src, u);
-                for (int u = valid; u < units; u++)
-                    Unsafe.Add(ref dst, u) = 0f;
-            }
+                CopyUnits(ref Unsafe.Add(ref yr, q * hiddenSize + j * units), ref Unsafe.Add(ref tile, q * units), valid, units);
 
             ref float blockA = ref Unsafe.Add(ref ar, (nint)j * colsA * PanelRows);
             ref float blockB = ref Unsafe.Add(ref br, (nint)j * colsB * PanelRows);
@@ -158,13 +151,24 @@ public static partial class Kernels
             }
 
             for (int q = 0; q < gateCount; q++)
-            {
-                ref float src = ref Unsafe.Add(ref tile, q * units);
-                ref float dst = ref Unsafe.Add(ref yr, q * hiddenSize + j * units);
-                for (int u = 0; u < valid; u++)
-                    Unsafe.Add(ref dst, u) = Unsafe.Add(ref src, u);
-            }
+                CopyUnits(ref Unsafe.Add(ref tile, q * units), ref Unsafe.Add(ref yr, q * hiddenSize + j * units), valid, valid);
         }
+    }
+
+    // dst[0..valid] = src[0..valid], dst[valid..count] = 0. A whole gate chunk (16 or 64 floats, a multiple of 8) moves as
+    // Vector256 copies: the scalar loop cost about a tenth of an H = 64 LSTM step.
+    private static void CopyUnits(ref float src, ref float dst, int valid, int count)
+    {
+        int u = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; u + 8 <= valid; u += 8)
+                Vector256.LoadUnsafe(ref src, (nuint)u).StoreUnsafe(ref dst, (nuint)u);
+        }
+        for (; u < valid; u++)
+            Unsafe.Add(ref dst, u) = Unsafe.Add(ref src, u);
+        for (; u < count; u++)
+            Unsafe.Add(ref dst, u) = 0f;
     }
 
     /// <summary>

@@ -59,3 +59,46 @@ public class ComputePoolAllocationTests
         Assert.Fail($"50 passes allocated {string.Join(", ", seen)} bytes process-wide in each of {seen.Length} windows.");
     }
 }
+
+/// <summary>The packed inference copy's steps and passes on a pool allocate nothing in steady state, on any thread.</summary>
+[Collection(nameof(ComputePoolAllocationCollection))]
+public class PackedComputePoolAllocationTests
+{
+    [Theory]
+    [InlineData(CellKind.Lstm)]
+    [InlineData(CellKind.Rnn)]
+    public void PackedStepAndForward_WithPool_AllocateNothingAfterWarmUp(CellKind cell)
+    {
+        // Large enough that the products are really split between the threads (see PackedRecurrentLayerTests).
+        const int steps = 6, size = 128;
+        PackedRecurrentLayer packed = new RecurrentLayer(new RecurrentOptions(cell, size, size), seed: 4).Pack();
+        using var pool = new ComputePool(2);
+        RecurrentState state = packed.CreateState();
+        RecurrentWorkspace workspace = packed.CreateWorkspace(steps, 1, pool);
+        float[] input = new float[steps * size], output = new float[steps * size];
+        input.AsSpan().Fill(0.25f);
+
+        void Iteration()
+        {
+            packed.Step(input.AsSpan(0, size), state, workspace, output.AsSpan(0, size));
+            packed.Forward(input, steps, state, workspace, output);
+        }
+
+        for (int i = 0; i < 20; i++)
+            Iteration();
+        Allocations.AssertNone(Iteration, count: 50);
+
+        // The worker too, through the process-wide count (one clean window of three, as above).
+        var seen = new long[3];
+        for (int w = 0; w < seen.Length; w++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < 50; i++)
+                Iteration();
+            seen[w] = GC.GetTotalAllocatedBytes(precise: true) - before;
+            if (seen[w] == 0)
+                return;
+        }
+        Assert.Fail($"50 iterations allocated {string.Join(", ", seen)} bytes process-wide in each of {seen.Length} windows.");
+    }
+}
