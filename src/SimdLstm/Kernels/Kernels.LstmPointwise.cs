@@ -123,24 +123,31 @@ public static partial class Kernels
 /// </summary>
 internal static class LstmPointwise
 {
-    public static void Forward(ref float gates, ref float cPrev, ref float c, ref float h, int hiddenSize)
+    public static void Forward(ref float gates, ref float cPrev, ref float c, ref float h, int hiddenSize) =>
+        ForwardRange(ref gates, ref cPrev, ref c, ref h, 0, (nuint)hiddenSize, (nuint)hiddenSize);
+
+    /// <summary>
+    /// <see cref="Forward"/> for units [<paramref name="start"/>, <paramref name="end"/>) only, gate q of unit j at
+    /// q·<paramref name="stride"/> + j: each unit's values are bitwise those of the whole call (every width computes the
+    /// same bits), so disjoint ranges may run on different threads.
+    /// </summary>
+    public static void ForwardRange(ref float gates, ref float cPrev, ref float c, ref float h, nuint start, nuint end, nuint stride)
     {
-        nuint n = (nuint)hiddenSize;
-        nuint j = 0;
+        nuint j = start;
         if (Vector256.IsHardwareAccelerated)
         {
-            for (; j + (nuint)Vector256<float>.Count <= n; j += (nuint)Vector256<float>.Count)
-                Forward256(ref gates, ref cPrev, ref c, ref h, j, n);
+            for (; j + (nuint)Vector256<float>.Count <= end; j += (nuint)Vector256<float>.Count)
+                Forward256(ref gates, ref cPrev, ref c, ref h, j, stride);
         }
 
         if (Vector128.IsHardwareAccelerated)
         {
-            for (; j + (nuint)Vector128<float>.Count <= n; j += (nuint)Vector128<float>.Count)
-                Forward128(ref gates, ref cPrev, ref c, ref h, j, n);
+            for (; j + (nuint)Vector128<float>.Count <= end; j += (nuint)Vector128<float>.Count)
+                Forward128(ref gates, ref cPrev, ref c, ref h, j, stride);
         }
 
-        for (; j < n; j++)
-            ForwardScalar(ref gates, ref cPrev, ref c, ref h, j, n);
+        for (; j < end; j++)
+            ForwardScalar(ref gates, ref cPrev, ref c, ref h, j, stride);
     }
 
     public static void Backward(ref float gates, ref float cPrev, ref float c, ref float dH, ref float dCNext, ref float dGates, ref float dCPrev, int hiddenSize)

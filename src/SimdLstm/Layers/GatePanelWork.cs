@@ -1,9 +1,12 @@
 using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace SimdLstm;
 
 /// <summary>
-/// One gate-panel product y += A·xa + B·xb (<see cref="Kernels.GatePanelGemvBlocks"/>) handed to a
+/// One recurrent step of a stream through gate panels: the product y += A·xa + B·xb (<see cref="Kernels.GatePanelGemvBlocks"/>)
+/// and the cell's pointwise step on the same units, handed to a
 /// <see cref="ComputePool"/>: share p of n takes the panel blocks [p·blocks/n, (p+1)·blocks/n). Blocks are independent
 /// (each writes only its own rows of y, each row is computed by the same operations wherever it runs), so the result is
 /// bitwise that of one call, for any number of shares. Arrays and offsets, because a pool's work cannot carry spans.
@@ -41,14 +44,50 @@ internal sealed class GatePanelWork : IComputeWork
     }
 
     /// <summary>Drops the references, so a workspace does not keep a layer's panels alive after the call.</summary>
-    public void Clear() => Set([], 0, [], 0, [], 0, [], 0, GateCount, HiddenSize, [], 0);
+    public void Clear()
+    {
+        Set([], 0, [], 0, [], 0, [], 0, GateCount, HiddenSize, [], 0);
+        SetPointwise(_cell, _activation, null, 0, [], 0);
+    }
+
+    // The cell's pointwise part, run by each share on its own units right after their gates are complete: c is updated
+    // in place (a unit's c is read and written only by the share that owns the unit) and h goes to a separate buffer,
+    // because every share still reads the old h as the product's input.
+    private CellKind _cell;
+    private RnnActivation _activation;
+    private float[]? _cellState;
+    private float[] _hiddenNext = [];
+    private int _cellAt, _hiddenNextAt;
+
+    /// <summary>After the product, each share runs the cell's pointwise step on its units: gates → c (in place), h → hiddenNext.</summary>
+    public void SetPointwise(CellKind cell, RnnActivation activation, float[]? cellState, int cellAt, float[] hiddenNext, int hiddenNextAt)
+    {
+        (_cell, _activation, _cellState, _cellAt, _hiddenNext, _hiddenNextAt) = (cell, activation, cellState, cellAt, hiddenNext, hiddenNextAt);
+    }
 
     public void Run(int part, int parts)
     {
         int blocks = Kernels.PanelBlocks(GateCount, HiddenSize);
         int start = (int)((long)blocks * part / parts), end = (int)((long)blocks * (part + 1) / parts);
+        if (start == end)
+            return;
+        Span<float> y = Y.AsSpan(OffsetY, GateCount * HiddenSize);
         Kernels.GatePanelGemvBlocks(PanelA, ColsA, XA.AsSpan(OffsetXA, ColsA), PanelB, ColsB, XB.AsSpan(OffsetXB, ColsB),
-            GateCount, HiddenSize, Y.AsSpan(OffsetY, GateCount * HiddenSize), start, end);
+            GateCount, HiddenSize, y, start, end);
+
+        int units = Kernels.PanelRows / GateCount;
+        int first = start * units, last = Math.Min(end * units, HiddenSize);
+        if (_cell == CellKind.Lstm)
+        {
+            ref float c = ref MemoryMarshal.GetArrayDataReference(_cellState!);
+            c = ref Unsafe.Add(ref c, _cellAt);
+            LstmPointwise.ForwardRange(ref MemoryMarshal.GetReference(y), ref c, ref c,
+                ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hiddenNext), _hiddenNextAt), (nuint)first, (nuint)last, (nuint)HiddenSize);
+        }
+        else
+        {
+            Kernels.RnnPointwiseForward(y[first..last], _hiddenNext.AsSpan(_hiddenNextAt + first, last - first), _activation);
+        }
     }
 }
 

@@ -197,17 +197,16 @@ public sealed class PackedRecurrentLayer
                 if (l == 0 && !tokens.IsEmpty)
                 {
                     Kernels.GatePanelAddColumn(_panelIh[0], inputSize, tokens[b], gates, h, gatesArray.AsSpan(0, g));
-                    Project(workspace, [], 0, [], 0, _panelHh[l], h, hiddenArray, hiddenAt);
+                    StepStream(workspace, state, [], 0, [], 0, _panelHh[l], hiddenAt, 0);
                 }
                 else if (l == 0)
                 {
-                    Project(workspace, _panelIh[l], inputSize, inputArray, b * inputSize, _panelHh[l], h, hiddenArray, hiddenAt);
+                    StepStream(workspace, state, _panelIh[l], inputSize, inputArray, b * inputSize, _panelHh[l], hiddenAt, 0);
                 }
                 else
                 {
-                    Project(workspace, _panelIh[l], inputSize, hiddenArray, state.LayerOffset(l - 1) + b * h, _panelHh[l], h, hiddenArray, hiddenAt);
+                    StepStream(workspace, state, _panelIh[l], inputSize, hiddenArray, state.LayerOffset(l - 1) + b * h, _panelHh[l], hiddenAt, 0);
                 }
-                Pointwise(gatesArray.AsSpan(0, g), state, l, b, hiddenArray.AsSpan(hiddenAt, h));
             }
         }
         state.HiddenOf(Options.NumLayers - 1).CopyTo(output);
@@ -249,9 +248,7 @@ public sealed class PackedRecurrentLayer
             {
                 for (int b = 0; b < batch; b++)
                 {
-                    int gatesAt = (t * batch + b) * g, hiddenAt = layerAt + b * h;
-                    ProjectInto(workspace, [], 0, [], 0, _panelHh[l], h, hiddenArray, hiddenAt, gatesAt);
-                    Pointwise(gatesArray.AsSpan(gatesAt, g), state, l, b, hiddenArray.AsSpan(hiddenAt, h));
+                    StepStream(workspace, state, [], 0, [], 0, _panelHh[l], layerAt + b * h, (t * batch + b) * g);
                 }
                 hiddenArray.AsSpan(layerAt, batch * h).CopyTo(outputs.AsSpan(upperAt + t * batch * h, batch * h));
             }
@@ -265,27 +262,26 @@ public sealed class PackedRecurrentLayer
             top.CopyTo(output);
     }
 
-    // gates (the workspace's first G·H floats) += A·xa + B·xb.
-    private void Project(RecurrentWorkspace workspace, float[] panelA, int colsA, float[] xa, int offsetXA, float[] panelB, int colsB, float[] xb, int offsetXB) =>
-        ProjectInto(workspace, panelA, colsA, xa, offsetXA, panelB, colsB, xb, offsetXB, 0);
-
-    // workspace.Gates[gatesAt .. gatesAt + G·H] += A·xa + B·xb, shared by panel blocks among the pool's threads when the
-    // product is large enough to repay the hand-off.
-    private void ProjectInto(RecurrentWorkspace workspace, float[] panelA, int colsA, float[] xa, int offsetXA, float[] panelB, int colsB, float[] xb, int offsetXB, int gatesAt)
+    // One step of one stream in one layer: workspace.Gates[gatesAt ..] (bias and input projection so far) += A·xa +
+    // W_hh·h, then the cell's pointwise step: c in place, the new h through the workspace's scratch into the state.
+    // With a pool and a product large enough to repay the hand-off, each thread takes a range of panel blocks and runs
+    // the pointwise step on its own units while their gates are hot.
+    private void StepStream(RecurrentWorkspace workspace, RecurrentState state, float[] panelA, int colsA, float[] xa, int offsetXA,
+        float[] panelHh, int hiddenAt, int gatesAt)
     {
         int gates = GateCount, h = Options.HiddenSize;
+        float[] hiddenArray = state.HiddenArray, hiddenNext = workspace.CarryHidden;
+        GatePanelWork work = workspace.PanelWork;
+        work.Set(panelA, colsA, xa, offsetXA, panelHh, h, hiddenArray, hiddenAt, gates, h, workspace.Gates, gatesAt);
+        work.SetPointwise(Options.Cell, Options.Activation, state.CellArray, hiddenAt, hiddenNext, 0);
         ComputePool? pool = workspace.Pool;
         int blocks = Kernels.PanelBlocks(gates, h);
-        if (pool is null || pool.ThreadCount == 1 || blocks < 2 || (long)Options.GateSize * (colsA + colsB) < MinimumSplitWork)
-        {
-            Kernels.GatePanelGemvBlocks(panelA, colsA, xa.AsSpan(offsetXA, colsA), panelB, colsB, xb.AsSpan(offsetXB, colsB),
-                gates, h, workspace.Gates.AsSpan(gatesAt, Options.GateSize), 0, blocks);
-            return;
-        }
-        GatePanelWork work = workspace.PanelWork;
-        work.Set(panelA, colsA, xa, offsetXA, panelB, colsB, xb, offsetXB, gates, h, workspace.Gates, gatesAt);
-        pool.Run(work, Math.Min(pool.ThreadCount, blocks));
+        if (pool is null || pool.ThreadCount == 1 || blocks < 2 || (long)Options.GateSize * (colsA + h) < MinimumSplitWork)
+            work.Run(0, 1);
+        else
+            pool.Run(work, Math.Min(pool.ThreadCount, blocks));
         work.Clear();
+        hiddenNext.AsSpan(0, h).CopyTo(hiddenArray.AsSpan(hiddenAt, h));
     }
 
     private static void RunSplit(RecurrentWorkspace workspace, IComputeWork work, long multiplyAdds, int shares)
@@ -300,20 +296,6 @@ public sealed class PackedRecurrentLayer
     // Multiply-adds below which a product runs on the calling thread: handing work to a spinning worker and waiting for
     // it costs about a microsecond, the time of ~16 K multiply-adds at this kernel's speed.
     private const long MinimumSplitWork = 16 * 1024;
-
-    // h (and c) of stream b in layer l from its activated gates; the state is updated in place.
-    private void Pointwise(Span<float> gatesRow, RecurrentState state, int layer, int b, Span<float> hidden)
-    {
-        if (Options.Cell == CellKind.Lstm)
-        {
-            Span<float> cell = state.CellOf(layer).Slice(b * Options.HiddenSize, Options.HiddenSize);
-            Kernels.LstmPointwiseForward(gatesRow, cell, cell, hidden);
-        }
-        else
-        {
-            Kernels.RnnPointwiseForward(gatesRow, hidden, Options.Activation);
-        }
-    }
 
     private void ValidateStep(RecurrentState state, RecurrentWorkspace workspace, Span<float> output) =>
         RecurrentLayer.ValidateStep(Options, state, workspace, output.Length);

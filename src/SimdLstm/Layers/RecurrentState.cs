@@ -101,6 +101,7 @@ public sealed class RecurrentState
 
     // The backing arrays, for work handed to a ComputePool (which cannot carry spans).
     internal float[] HiddenArray => _hidden;
+    internal float[] CellArray => _cell;
 
     internal int LayerOffset(int layer)
     {
