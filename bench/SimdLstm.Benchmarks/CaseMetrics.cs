@@ -23,6 +23,9 @@ public enum CaseKind
 
     /// <summary>The FMA peak loop.</summary>
     FmaPeak,
+
+    /// <summary>As <see cref="Train"/> on a 2-thread <see cref="ComputePool"/>; time per pass.</summary>
+    TrainTwoThreads,
 }
 
 /// <summary>
@@ -80,6 +83,7 @@ public sealed record CaseWork(CaseKind Kind, CellKind Cell, int Size, double Flo
             "Step" => new(CaseKind.Step, kind, size, BenchCases.StepFlops(kind, size), 4.0 * BenchCases.WeightCount(kind, size)),
             "Sequence" => new(CaseKind.Sequence, kind, size, BenchCases.StepFlops(kind, size), 4.0 * BenchCases.RecurrentWeightCount(kind, size)),
             "Train" => new(CaseKind.Train, kind, size, BenchCases.TrainFlops(kind, size), 0),
+            "TrainTwoThreads" => new(CaseKind.TrainTwoThreads, kind, size, BenchCases.TrainFlops(kind, size), 0),
             _ => new(CaseKind.Other, kind, size, 0, 0),
         };
     }
@@ -106,6 +110,8 @@ public sealed record CaseWork(CaseKind Kind, CellKind Cell, int Size, double Flo
                 return memoryNs is double m ? Math.Max(m, computeNs) : null;
             case CaseKind.Train:
                 return computeNs;
+            case CaseKind.TrainTwoThreads:
+                return computeNs / 2; // two cores, each at the one-core peak measured
             default:
                 return null;
         }

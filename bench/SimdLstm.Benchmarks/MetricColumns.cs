@@ -37,7 +37,7 @@ public sealed class MetricColumn : IColumn
 
     /// <summary>Training tokens (B·T) per second.</summary>
     public static readonly MetricColumn Tokens = new("tokens/s", "Training tokens (B·T = 1600) per second", "N0",
-        (_, _, work, meanNs) => work.Kind == CaseKind.Train ? BenchCases.TrainBatch * BenchCases.TrainSteps / (meanNs * 1e-9) : null);
+        (_, _, work, meanNs) => work.Kind is CaseKind.Train or CaseKind.TrainTwoThreads ? BenchCases.TrainBatch * BenchCases.TrainSteps / (meanNs * 1e-9) : null);
 
     /// <summary>The case's floor time from the limits measured in the same summary.</summary>
     public static readonly MetricColumn Limit = new("Limit(us)", "Floor time per operation from the measured read bandwidth and FMA peak of this run (see CaseWork.LimitNs)", "F3",
