@@ -10,8 +10,14 @@ namespace SimdLstm;
 /// <para><b>Why a separate object.</b> A batch-1 step is bound by reading the weights: 2·G·H·(I + H) FLOPs over
 /// 4·G·H·(I + H) bytes. The layer keeps PyTorch's layout, which a step reads row by row; this copy holds each weight
 /// matrix in panels of 64 gate rows whose columns are contiguous, so a step streams them once, sequentially, through a
-/// register-blocked kernel with no horizontal reductions. A sequence pass also keeps <c>weight_ih</c> in the packed form
-/// of the matrix product, so the input projection of all steps is one product (the copy therefore holds W_ih twice).</para>
+/// register-blocked kernel with no horizontal reductions, and runs the cell's pointwise step on each block's units as
+/// soon as their gates are complete. A sequence pass also keeps <c>weight_ih</c> in the packed form of the matrix product,
+/// so the input projection of all steps is one product (the copy therefore holds W_ih twice).</para>
+/// <para><b>Two or more cores.</b> With a workspace made with a <see cref="ComputePool"/>
+/// (<see cref="CreateWorkspace(int, int, ComputePool)"/>), each step's blocks are shared among the pool's threads, so each
+/// core streams its share of the weights (from its own L2 cache when the share fits) and the results are bitwise those of
+/// one thread. Products under about 16 K multiply-adds stay on the calling thread, where the hand-off would cost more
+/// than it saves.</para>
 /// <para><b>Snapshot semantics.</b> The copy is taken when it is created. Later changes to the source weights (an
 /// optimiser step, a loaded checkpoint) are not seen until <see cref="Refresh"/> is called, which repacks in place
 /// without allocating. This is deliberate: a training loop keeps using <see cref="RecurrentLayer"/>, which always reads the
@@ -155,11 +161,7 @@ public sealed class PackedRecurrentLayer
         int batch = state.BatchSize, inputSize = Options.InputSize;
         Guard.Length(input.Length, steps * batch * inputSize, nameof(input));
         workspace.HasSaved = false;
-        Span<float> x = workspace.Input.AsSpan(0, steps * batch * inputSize);
-        if (batchFirst)
-            RecurrentLayer.SwapTimeAndBatch(input, batch, steps, inputSize, x);
-        else
-            input.CopyTo(x);
+        RecurrentLayer.SaveInput(input, steps, batch, inputSize, batchFirst, workspace);
         ForwardCore(steps, state, workspace, output, tokens: false, batchFirst);
     }
 
@@ -173,10 +175,7 @@ public sealed class PackedRecurrentLayer
         Guard.Length(tokens.Length, steps * batch, nameof(tokens));
         ValidateTokens(tokens);
         workspace.HasSaved = false;
-        Span<int> saved = workspace.Tokens.AsSpan(0, steps * batch);
-        for (int t = 0; t < steps; t++)
-            for (int b = 0; b < batch; b++)
-                saved[t * batch + b] = tokens[batchFirst ? b * steps + t : t * batch + b];
+        RecurrentLayer.SaveTokens(tokens, steps, batch, batchFirst, workspace);
         ForwardCore(steps, state, workspace, output, tokens: true, batchFirst);
     }
 

@@ -121,11 +121,7 @@ public sealed class RecurrentLayer
         ValidateForward(steps, state, workspace, output);
         int batch = state.BatchSize, inputSize = Options.InputSize;
         Guard.Length(input.Length, steps * batch * inputSize, nameof(input));
-        Span<float> saved = workspace.Input.AsSpan(0, steps * batch * inputSize);
-        if (batchFirst)
-            SwapTimeAndBatch(input, batch, steps, inputSize, saved);
-        else
-            input.CopyTo(saved);
+        SaveInput(input, steps, batch, inputSize, batchFirst, workspace);
         ForwardCore(steps, state, workspace, output, tokens: false, batchFirst);
     }
 
@@ -142,17 +138,7 @@ public sealed class RecurrentLayer
         int batch = state.BatchSize;
         Guard.Length(tokens.Length, steps * batch, nameof(tokens));
         ValidateTokens(tokens);
-        Span<int> saved = workspace.Tokens.AsSpan(0, steps * batch);
-        if (batchFirst)
-        {
-            for (int b = 0; b < batch; b++)
-                for (int t = 0; t < steps; t++)
-                    saved[t * batch + b] = tokens[b * steps + t];
-        }
-        else
-        {
-            tokens.CopyTo(saved);
-        }
+        SaveTokens(tokens, steps, batch, batchFirst, workspace);
         ForwardCore(steps, state, workspace, output, tokens: true, batchFirst);
     }
 
@@ -568,6 +554,30 @@ public sealed class RecurrentLayer
     {
         int length = (steps + 1) * batch * Options.HiddenSize;
         return states.AsSpan(layer * length, length);
+    }
+
+    // The input of a pass into the workspace, time-major [T, B, I]; shared with PackedRecurrentLayer.
+    internal static void SaveInput(ReadOnlySpan<float> input, int steps, int batch, int inputSize, bool batchFirst, RecurrentWorkspace workspace)
+    {
+        Span<float> saved = workspace.Input.AsSpan(0, steps * batch * inputSize);
+        if (batchFirst)
+            SwapTimeAndBatch(input, batch, steps, inputSize, saved);
+        else
+            input.CopyTo(saved);
+    }
+
+    // The tokens of a pass into the workspace, time-major [T, B]; shared with PackedRecurrentLayer.
+    internal static void SaveTokens(ReadOnlySpan<int> tokens, int steps, int batch, bool batchFirst, RecurrentWorkspace workspace)
+    {
+        Span<int> saved = workspace.Tokens.AsSpan(0, steps * batch);
+        if (!batchFirst)
+        {
+            tokens.CopyTo(saved);
+            return;
+        }
+        for (int b = 0; b < batch; b++)
+            for (int t = 0; t < steps; t++)
+                saved[t * batch + b] = tokens[b * steps + t];
     }
 
     // [outer, inner, width] → [inner, outer, width].
