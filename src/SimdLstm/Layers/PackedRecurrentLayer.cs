@@ -16,8 +16,8 @@ namespace SimdLstm;
 /// <para><b>Two or more cores.</b> With a workspace made with a <see cref="ComputePool"/>
 /// (<see cref="CreateWorkspace(int, int, ComputePool)"/>), each step's blocks are shared among the pool's threads, so each
 /// core streams its share of the weights (from its own L2 cache when the share fits) and the results are bitwise those of
-/// one thread. Products under about 16 K multiply-adds stay on the calling thread, where the hand-off would cost more
-/// than it saves.</para>
+/// one thread. Products under 64 K multiply-adds (an LSTM step below H = 128 with I = H, a sequence step below H = 128)
+/// stay on the calling thread, where the hand-off and the halved pointwise work saved no time in measurements here.</para>
 /// <para><b>Snapshot semantics.</b> The copy is taken when it is created. Later changes to the source weights (an
 /// optimiser step, a loaded checkpoint) are not seen until <see cref="Refresh"/> is called, which repacks in place
 /// without allocating. This is deliberate: a training loop keeps using <see cref="RecurrentLayer"/>, which always reads the
@@ -293,8 +293,9 @@ public sealed class PackedRecurrentLayer
     }
 
     // Multiply-adds below which a product runs on the calling thread: handing work to a spinning worker and waiting for
-    // it costs about a microsecond, the time of ~16 K multiply-adds at this kernel's speed.
-    private const long MinimumSplitWork = 16 * 1024;
+    // it costs 0.5–1 µs with both cores free; at the LSTM H = 64 sizes (16–32 K multiply-adds, 2–4 µs a step) two threads
+    // measured slower than one here, from 64 K up they were faster.
+    private const long MinimumSplitWork = 64 * 1024;
 
     private void ValidateStep(RecurrentState state, RecurrentWorkspace workspace, Span<float> output) =>
         RecurrentLayer.ValidateStep(Options, state, workspace, output.Length);

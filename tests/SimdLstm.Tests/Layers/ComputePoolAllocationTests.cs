@@ -70,7 +70,7 @@ public class PackedComputePoolAllocationTests
     public void PackedStepAndForward_WithPool_AllocateNothingAfterWarmUp(CellKind cell)
     {
         // Large enough that the products are really split between the threads (see PackedRecurrentLayerTests).
-        const int steps = 6, size = 128;
+        const int steps = 6, size = 256;
         PackedRecurrentLayer packed = new RecurrentLayer(new RecurrentOptions(cell, size, size), seed: 4).Pack();
         using var pool = new ComputePool(2);
         RecurrentState state = packed.CreateState();

@@ -327,14 +327,15 @@ public class PackedRecurrentLayerTests
     }
 
     [Theory]
-    [InlineData(CellKind.Lstm, 1, 64, 64)]    // 4 panel blocks; the recurrent product alone is exactly the split threshold
-    [InlineData(CellKind.Lstm, 2, 300, 45)]   // 3 blocks, the last one partial
-    [InlineData(CellKind.Rnn, 1, 130, 130)]   // 3 blocks of 64 units, the last one partial
+    [InlineData(CellKind.Lstm, 1, 70, 130)]   // 9 panel blocks, the last one partial
+    [InlineData(CellKind.Lstm, 2, 64, 128)]   // the sequence's recurrent product is exactly the split threshold
+    [InlineData(CellKind.Rnn, 1, 50, 260)]    // 5 blocks of 64 units, the last one partial
     public void OnComputePool_GivesTheNoPoolResultsBitwise(CellKind cell, int layers, int inputSize, int hiddenSize)
     {
-        // The shapes are large enough that the products are really split (each is at least the 16 K multiply-adds below
-        // which the layer keeps them on the calling thread, and has at least two blocks), so each thread count cuts the
-        // blocks and the projection rows differently; every result must still equal the no-pool run bit for bit.
+        // The shapes are large enough that the products are really split (each step's and each sequence step's product is
+        // at least the 64 K multiply-adds below which the layer keeps it on the calling thread, and has at least two
+        // blocks), so each thread count cuts the blocks and the projection rows differently; every result must still equal
+        // the no-pool run bit for bit.
         Net net = Net.Create(cell, RnnActivation.Tanh, true, layers, inputSize, hiddenSize, seed: 31);
         PackedRecurrentLayer packed = net.Layer.Pack();
         float[] expected = Results(packed, net);
