@@ -127,7 +127,10 @@ public sealed class ComputePool : IDisposable
     /// <param name="parts">The number of shares, 1 ≤ parts ≤ <see cref="ThreadCount"/>.</param>
     internal void Run(IComputeWork work, int parts)
     {
-        Debug.Assert(parts >= 1 && parts <= ThreadCount);
+        ArgumentNullException.ThrowIfNull(work);
+        // A share past the worker count would never run: refuse it rather than return with work undone.
+        ArgumentOutOfRangeException.ThrowIfLessThan(parts, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(parts, ThreadCount);
         ThrowIfDisposed();
         if (parts == 1 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {

@@ -62,6 +62,16 @@ public class ComputePoolTests
         }
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public void Run_PartsOutsideOneToThreadCount_Throws(int parts)
+    {
+        using var pool = new ComputePool(2);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => pool.Run(new ThrowingWork(), parts));
+        Assert.Equal("parts", e.ParamName);
+    }
+
     [Fact]
     public void Run_AfterWorkersWentToSleep_StillRunsEveryShare()
     {
