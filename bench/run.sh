@@ -15,7 +15,8 @@
 #                                        not replace the committed results.
 #   bench/run.sh --noise-floor 0.05      smallest relative change --compare treats as real (default 0.05)
 #
-# The one-core cases are pinned with `taskset -c 1` when taskset exists (CPU 0 takes more interrupts); libtorch's
+# The one-core cases are pinned with `taskset -c 1` when taskset exists (CPU 0 takes more interrupts); SimdLstm's
+# 2-thread cases (…TwoThreads) and libtorch's
 # all-cores case runs unpinned. libtorch needs bash ../shared/tools/torchsharp-debian12.sh on Debian 12 (libstdc++ 12):
 # it is applied when found; a peer that cannot load prints "peer unavailable: <name>: <reason>" and the run goes on.
 set -euo pipefail
@@ -45,6 +46,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: *//' || true)
 slug=$(echo "$cpu" | tr 'A-Z' 'a-z' | sed -E 's/\((r|tm)\)//g; s/[^a-z0-9]+/-/g; s/^-+|-+$//g')
 
 pin=()
+raw_two=()
 if command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ]; then pin=(taskset -c 1); fi
 job=()
 [ "$quick" -eq 1 ] && job=(--job short)
@@ -57,9 +59,15 @@ dotnet build -c Release bench/SimdLstm.Benchmarks -v quiet -nologo
 bench_dll=bench/SimdLstm.Benchmarks/bin/Release/net10.0/SimdLstm.Benchmarks.dll
 
 echo "== SimdLstm and the hardware limit (${pin[*]:-unpinned})"
-# --join puts every class in one summary, so the limit columns can see the bandwidth and FMA cases.
-"${pin[@]}" dotnet "$bench_dll" --filter '*LstmBench*' '*RnnBench*' '*BandwidthBench*' '*FmaPeakBench*' \
-  --join "${job[@]}" --artifacts "$work/ours"
+# --join puts every class in one summary, so the limit columns can see the bandwidth and FMA cases. The one-core cases
+# only: the 2-thread cases (…TwoThreads) run next, unpinned, since pinning would put both threads on one core.
+"${pin[@]}" dotnet "$bench_dll" --filter '*Bench.Step' '*Bench.LayerStep' '*Bench.Sequence' '*Bench.LayerSequence' '*Bench.Train' \
+  '*BandwidthBench*' '*FmaPeakBench*' --join "${job[@]}" --artifacts "$work/ours"
+if [ "$(nproc)" -gt 1 ]; then
+  echo "== SimdLstm on 2 threads (unpinned)"
+  dotnet "$bench_dll" --filter '*Bench.*TwoThreads' --join "${job[@]}" --artifacts "$work/ours-two-threads" \
+    && raw_two=("$work/ours-two-threads") || echo "2-thread cases failed; continuing"
+fi
 
 peer_dirs=()
 if [ "$peers" -eq 1 ]; then
@@ -84,7 +92,7 @@ if [ "$peers" -eq 1 ]; then
   fi
 fi
 
-raw_dirs=("$work/ours" "${peer_dirs[@]}")
+raw_dirs=("$work/ours" "${raw_two[@]}" "${peer_dirs[@]}")
 if [ -n "$compare" ]; then
   old=$compare
   case "$old" in *.md) old="${old%.md}" ;; esac
