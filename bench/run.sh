@@ -15,9 +15,10 @@
 #                                        not replace the committed results.
 #   bench/run.sh --noise-floor 0.05      smallest relative change --compare treats as real (default 0.05)
 #
-# The one-core cases are pinned with `taskset -c 1` when taskset exists (CPU 0 takes more interrupts); SimdLstm's
-# 2-thread cases (…TwoThreads) and libtorch's
-# all-cores case runs unpinned. libtorch needs bash ../shared/tools/torchsharp-debian12.sh on Debian 12 (libstdc++ 12):
+# Nothing is pinned: pinned to one core, the runtime's background JIT thread (which moves hot methods to optimised code)
+# shares that core with the benchmark and gets too little of it, so some cases were measured on unoptimised code (10x
+# outliers). The one-thread cases are single-threaded (libtorch and ONNX Runtime are told to use one thread); the
+# …TwoThreads cases and libtorch's all-cores case use both cores. libtorch needs bash ../shared/tools/torchsharp-debian12.sh on Debian 12 (libstdc++ 12):
 # it is applied when found; a peer that cannot load prints "peer unavailable: <name>: <reason>" and the run goes on.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,9 +46,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: *//' || true)
 [ -n "$cpu" ] || cpu=$(uname -m)
 slug=$(echo "$cpu" | tr 'A-Z' 'a-z' | sed -E 's/\((r|tm)\)//g; s/[^a-z0-9]+/-/g; s/^-+|-+$//g')
 
-pin=()
 raw_two=()
-if command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ]; then pin=(taskset -c 1); fi
 job=()
 [ "$quick" -eq 1 ] && job=(--job short)
 
@@ -58,13 +57,13 @@ echo "== build"
 dotnet build -c Release bench/SimdLstm.Benchmarks -v quiet -nologo
 bench_dll=bench/SimdLstm.Benchmarks/bin/Release/net10.0/SimdLstm.Benchmarks.dll
 
-echo "== SimdLstm and the hardware limit (${pin[*]:-unpinned})"
-# --join puts every class in one summary, so the limit columns can see the bandwidth and FMA cases. The one-core cases
-# only: the 2-thread cases (…TwoThreads) run next, unpinned, since pinning would put both threads on one core.
-"${pin[@]}" dotnet "$bench_dll" --filter '*Bench.Step' '*Bench.LayerStep' '*Bench.Sequence' '*Bench.LayerSequence' '*Bench.Train' \
+echo "== SimdLstm and the hardware limit (one thread, unpinned)"
+# --join puts every class in one summary, so the limit columns can see the bandwidth and FMA cases. The one-thread cases
+# only: the 2-thread cases (…TwoThreads) run next, in their own summary.
+dotnet "$bench_dll" --filter '*Bench.Step' '*Bench.LayerStep' '*Bench.Sequence' '*Bench.LayerSequence' '*Bench.Train' \
   '*BandwidthBench*' '*FmaPeakBench*' --join "${job[@]}" --artifacts "$work/ours"
 if [ "$(nproc)" -gt 1 ]; then
-  echo "== SimdLstm on 2 threads (unpinned)"
+  echo "== SimdLstm on 2 threads"
   dotnet "$bench_dll" --filter '*Bench.*TwoThreads' --join "${job[@]}" --artifacts "$work/ours-two-threads" \
     && raw_two=("$work/ours-two-threads") || echo "2-thread cases failed; continuing"
 fi
@@ -81,7 +80,7 @@ if [ "$peers" -eq 1 ]; then
     # Build after patching, so the patched native library is the one copied to the output.
     dotnet build -c Release --no-restore bench/SimdLstm.Benchmarks.Peers -v quiet -nologo
     peers_dll=bench/SimdLstm.Benchmarks.Peers/bin/Release/net10.0/SimdLstm.Benchmarks.Peers.dll
-    SIMDLSTM_TORCH_THREADS=1 "${pin[@]}" dotnet "$peers_dll" --filter '*' --join "${job[@]}" --artifacts "$work/peers-one-core" \
+    SIMDLSTM_TORCH_THREADS=1 dotnet "$peers_dll" --filter '*' --join "${job[@]}" --artifacts "$work/peers-one-core" \
       && peer_dirs+=("$work/peers-one-core") || echo "peers (one core) failed; continuing"
     if [ "$(nproc)" -gt 1 ]; then
       SIMDLSTM_TORCH_THREADS=all dotnet "$peers_dll" --filter '*TorchBench*' --join "${job[@]}" --artifacts "$work/peers-all-cores" \
