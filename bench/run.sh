@@ -18,8 +18,9 @@
 # Nothing is pinned: pinned to one core, the runtime's background JIT thread (which moves hot methods to optimised code)
 # shares that core with the benchmark and gets too little of it, so some cases were measured on unoptimised code (10x
 # outliers). The one-thread cases are single-threaded (libtorch and ONNX Runtime are told to use one thread); the
-# …TwoThreads cases and libtorch's all-cores case use both cores. libtorch needs bash ../shared/tools/torchsharp-debian12.sh on Debian 12 (libstdc++ 12):
-# it is applied when found; a peer that cannot load prints "peer unavailable: <name>: <reason>" and the run goes on.
+# …TwoThreads cases and libtorch's all-cores case use both cores. libtorch needs
+# bash ../shared/tools/torchsharp-debian12.sh on Debian 12 (libstdc++ 12): it is applied when found; a peer that cannot
+# load prints "peer unavailable: <name>: <reason>" and the run goes on.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -35,7 +36,7 @@ while [ $# -gt 0 ]; do
     --notes) notes=$2; shift ;;
     --compare) compare=$2; shift ;;
     --noise-floor) floor=$2; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
