@@ -13,40 +13,21 @@ namespace SimdLstm;
 /// </summary>
 internal sealed class GatePanelWork : IComputeWork
 {
-    public float[] PanelA { get; private set; } = [];
-    public float[] PanelB { get; private set; } = [];
-    public float[] XA { get; private set; } = [];
-    public float[] XB { get; private set; } = [];
-    public float[] Y { get; private set; } = [];
-    public int ColsA { get; private set; }
-    public int ColsB { get; private set; }
-    public int OffsetXA { get; private set; }
-    public int OffsetXB { get; private set; }
-    public int OffsetY { get; private set; }
-    public int GateCount { get; private set; }
-    public int HiddenSize { get; private set; }
+    private float[] _panelA = [], _panelB = [], _xa = [], _xb = [], _y = [];
+    private int _colsA, _colsB, _offsetXA, _offsetXB, _offsetY, _gateCount = 1, _hiddenSize;
 
     public void Set(float[] panelA, int colsA, float[] xa, int offsetXA, float[] panelB, int colsB, float[] xb, int offsetXB,
         int gateCount, int hiddenSize, float[] y, int offsetY)
     {
-        PanelA = panelA;
-        ColsA = colsA;
-        XA = xa;
-        OffsetXA = offsetXA;
-        PanelB = panelB;
-        ColsB = colsB;
-        XB = xb;
-        OffsetXB = offsetXB;
-        GateCount = gateCount;
-        HiddenSize = hiddenSize;
-        Y = y;
-        OffsetY = offsetY;
+        (_panelA, _colsA, _xa, _offsetXA) = (panelA, colsA, xa, offsetXA);
+        (_panelB, _colsB, _xb, _offsetXB) = (panelB, colsB, xb, offsetXB);
+        (_gateCount, _hiddenSize, _y, _offsetY) = (gateCount, hiddenSize, y, offsetY);
     }
 
     /// <summary>Drops the references, so a workspace does not keep a layer's panels alive after the call.</summary>
     public void Clear()
     {
-        Set([], 0, [], 0, [], 0, [], 0, GateCount, HiddenSize, [], 0);
+        Set([], 0, [], 0, [], 0, [], 0, _gateCount, _hiddenSize, [], 0);
         SetPointwise(_cell, _activation, null, 0, [], 0);
     }
 
@@ -67,22 +48,22 @@ internal sealed class GatePanelWork : IComputeWork
 
     public void Run(int part, int parts)
     {
-        int blocks = Kernels.PanelBlocks(GateCount, HiddenSize);
+        int blocks = Kernels.PanelBlocks(_gateCount, _hiddenSize);
         int start = (int)((long)blocks * part / parts), end = (int)((long)blocks * (part + 1) / parts);
         if (start == end)
             return;
-        Span<float> y = Y.AsSpan(OffsetY, GateCount * HiddenSize);
-        Kernels.GatePanelGemvBlocks(PanelA, ColsA, XA.AsSpan(OffsetXA, ColsA), PanelB, ColsB, XB.AsSpan(OffsetXB, ColsB),
-            GateCount, HiddenSize, y, start, end);
+        Span<float> y = _y.AsSpan(_offsetY, _gateCount * _hiddenSize);
+        Kernels.GatePanelGemvBlocks(_panelA, _colsA, _xa.AsSpan(_offsetXA, _colsA), _panelB, _colsB, _xb.AsSpan(_offsetXB, _colsB),
+            _gateCount, _hiddenSize, y, start, end);
 
-        int units = Kernels.PanelRows / GateCount;
-        int first = start * units, last = Math.Min(end * units, HiddenSize);
+        int units = Kernels.PanelRows / _gateCount;
+        int first = start * units, last = Math.Min(end * units, _hiddenSize);
         if (_cell == CellKind.Lstm)
         {
             ref float c = ref MemoryMarshal.GetArrayDataReference(_cellState!);
             c = ref Unsafe.Add(ref c, _cellAt);
             LstmPointwise.ForwardRange(ref MemoryMarshal.GetReference(y), ref c, ref c,
-                ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hiddenNext), _hiddenNextAt), (nuint)first, (nuint)last, (nuint)HiddenSize);
+                ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hiddenNext), _hiddenNextAt), (nuint)first, (nuint)last, (nuint)_hiddenSize);
         }
         else
         {

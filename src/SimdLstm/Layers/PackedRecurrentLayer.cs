@@ -45,7 +45,7 @@ public sealed class PackedRecurrentLayer
     {
         ArgumentNullException.ThrowIfNull(weights);
         Options = weights.Options;
-        int layers = Options.NumLayers, g = Options.GateSize, h = Options.HiddenSize, gates = Options.Cell == CellKind.Lstm ? 4 : 1;
+        int layers = Options.NumLayers, g = Options.GateSize, h = Options.HiddenSize, gates = GateCount;
         _panelIh = new float[layers][];
         _panelHh = new float[layers][];
         _gemmIh = new float[layers][];
@@ -273,16 +273,13 @@ public sealed class PackedRecurrentLayer
         GatePanelWork work = workspace.PanelWork;
         work.Set(panelA, colsA, xa, offsetXA, panelHh, h, hiddenArray, hiddenAt, gates, h, workspace.Gates, gatesAt);
         work.SetPointwise(Options.Cell, Options.Activation, state.CellArray, hiddenAt, hiddenNext, 0);
-        ComputePool? pool = workspace.Pool;
-        int blocks = Kernels.PanelBlocks(gates, h);
-        if (pool is null || pool.ThreadCount == 1 || blocks < 2 || (long)Options.GateSize * (colsA + h) < MinimumSplitWork)
-            work.Run(0, 1);
-        else
-            pool.Run(work, Math.Min(pool.ThreadCount, blocks));
+        RunSplit(workspace, work, (long)Options.GateSize * (colsA + h), Kernels.PanelBlocks(gates, h));
         work.Clear();
         hiddenNext.AsSpan(0, h).CopyTo(hiddenArray.AsSpan(hiddenAt, h));
     }
 
+    // Runs the work on the workspace's pool in up to `shares` shares, or on this thread alone when there is no pool or the
+    // product is too small to repay the hand-off.
     private static void RunSplit(RecurrentWorkspace workspace, IComputeWork work, long multiplyAdds, int shares)
     {
         ComputePool? pool = workspace.Pool;
