@@ -3,9 +3,14 @@ using System;
 namespace SimdLstm;
 
 /// <summary>
-/// The matrix parts of a recurrent cell, shared by LSTM (G = 4) and RNN (G = 1): the input projection, the recurrent
+/// The matrix parts of a recurrent cell, shared by every cell (G gate blocks): the input projection, the recurrent
 /// projection and their gradients. Loops over time belong to the layers, not here.
 /// </summary>
+/// <remarks>
+/// Where a cell fuses its projections, one gate buffer receives b_ih + b_hh + W_ih·x + W_hh·h₋₁ (pass both biases to the
+/// input projection). Where it keeps them apart (<see cref="IRecurrentCell.SeparateRecurrent"/>), the input projection
+/// takes b_ih alone (pass an empty b_hh) and <see cref="ProjectRecurrent"/> forms b_hh + W_hh·h₋₁ in its own buffer.
+/// </remarks>
 internal static class CellMath
 {
     /// <summary>gates[r] = b_ih + b_hh + W_ih·x[r] for each of <paramref name="rows"/> rows. // gates [rows, G·H], x [rows, I]</summary>
@@ -57,6 +62,18 @@ internal static class CellMath
         }
     }
 
+    /// <summary>recurrent[b] = b_hh + W_hh·h[b] for each of <paramref name="batch"/> rows (b_hh empty: zeros). // recurrent [B, G·H], hidden [B, H]</summary>
+    public static void ProjectRecurrent(ReadOnlySpan<float> weightHh, ReadOnlySpan<float> biasHh, int hiddenSize, int gateSize, int batch,
+        ReadOnlySpan<float> hidden, Span<float> recurrent)
+    {
+        FillBias(biasHh, ReadOnlySpan<float>.Empty, gateSize, batch, recurrent);
+        AddRecurrent(weightHh, hiddenSize, gateSize, batch, hidden, recurrent);
+    }
+
+    /// <summary>recurrent[b] = b_hh for each of <paramref name="batch"/> rows (b_hh empty: zeros), before a packed recurrent product adds W_hh·h.</summary>
+    public static void FillRecurrentBias(ReadOnlySpan<float> biasHh, int gateSize, int batch, Span<float> recurrent) =>
+        FillBias(biasHh, ReadOnlySpan<float>.Empty, gateSize, batch, recurrent);
+
     /// <summary>gates[b] += W_hh·h[b] for each of <paramref name="batch"/> rows. // gates [B, G·H], hidden [B, H]</summary>
     public static void AddRecurrent(ReadOnlySpan<float> weightHh, int hiddenSize, int gateSize, int batch, ReadOnlySpan<float> hidden, Span<float> gates)
     {
@@ -85,9 +102,13 @@ internal static class CellMath
     public static void AddRecurrentPacked(ReadOnlySpan<float> packedHh, int hiddenSize, int gateSize, int batch, ReadOnlySpan<float> hidden, Span<float> gates) =>
         Kernels.GemmPackedB(batch, gateSize, hiddenSize, hidden, hiddenSize, packedHh, 1f, gates, gateSize);
 
-    /// <summary>As <see cref="BackpropRecurrent"/> through W_hh packed by <see cref="PackRecurrentBackward"/>; bitwise the same result.</summary>
-    public static void BackpropRecurrentPacked(ReadOnlySpan<float> packedHh, int hiddenSize, int gateSize, int batch, ReadOnlySpan<float> dGates, Span<float> dHidden) =>
-        Kernels.GemmPackedB(batch, hiddenSize, gateSize, dGates, gateSize, packedHh, 0f, dHidden, hiddenSize);
+    /// <summary>
+    /// As <see cref="BackpropRecurrent"/> through W_hh packed by <see cref="PackRecurrentBackward"/>; bitwise the same result.
+    /// With <paramref name="accumulate"/>, dHidden += W_hhᵀ·dGates instead (onto a direct part the cell wrote).
+    /// </summary>
+    public static void BackpropRecurrentPacked(ReadOnlySpan<float> packedHh, int hiddenSize, int gateSize, int batch, ReadOnlySpan<float> dGates, Span<float> dHidden,
+        bool accumulate = false) =>
+        Kernels.GemmPackedB(batch, hiddenSize, gateSize, dGates, gateSize, packedHh, accumulate ? 1f : 0f, dHidden, hiddenSize);
 
     /// <summary>dHidden[b] = W_hhᵀ·dGates[b] (overwritten). // dGates [B, G·H], dHidden [B, H]</summary>
     public static void BackpropRecurrent(ReadOnlySpan<float> weightHh, int hiddenSize, int gateSize, int batch, ReadOnlySpan<float> dGates, Span<float> dHidden)
@@ -97,22 +118,14 @@ internal static class CellMath
 
     /// <summary>
     /// Accumulates the weight and bias gradients of one layer over all <paramref name="rows"/> = T·B rows at once, after the
-    /// time loop: dW_ih += dGatesᵀ·X, dW_hh += dGatesᵀ·H₋₁, db_ih += Σ dGates, db_hh += Σ dGates.
+    /// time loop, for the gate rows [<paramref name="gateStart"/>, <paramref name="gateEnd"/>): dW_ih += dGatesᵀ·X,
+    /// dW_hh += dRecurrentᵀ·H₋₁, db_ih += Σ dGates, db_hh += Σ dRecurrent. A fused cell passes <paramref name="dRecurrent"/>
+    /// = <paramref name="dGates"/> (the same memory: the column sums are then formed once). Each element is the same sum,
+    /// in the same order, as in the whole product (a row block of C is a product with the same k), so blocks that cover
+    /// [0, G·H) give bitwise the whole result.
     /// </summary>
     public static void AccumulateWeightGradients(int inputSize, int hiddenSize, int gateSize, int rows,
-        ReadOnlySpan<float> dGates, ReadOnlySpan<float> x, ReadOnlySpan<float> hiddenPrev,
-        Span<float> dWeightIh, Span<float> dWeightHh, Span<float> dBiasIh, Span<float> dBiasHh, Span<float> biasScratch) =>
-        AccumulateWeightGradients(inputSize, hiddenSize, gateSize, rows, dGates, x, hiddenPrev, dWeightIh, dWeightHh, dBiasIh, dBiasHh, biasScratch,
-            0, gateSize);
-
-    /// <summary>
-    /// As <see cref="AccumulateWeightGradients(int, int, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float}, Span{float}, Span{float})"/>
-    /// for the gate rows [<paramref name="gateStart"/>, <paramref name="gateEnd"/>) of the gradients only: rows of dW_ih,
-    /// dW_hh and elements of the biases. Each element is the same sum, in the same order, as in the whole product (a row
-    /// block of C is a product with the same k), so blocks that cover [0, G·H) give bitwise the whole result.
-    /// </summary>
-    public static void AccumulateWeightGradients(int inputSize, int hiddenSize, int gateSize, int rows,
-        ReadOnlySpan<float> dGates, ReadOnlySpan<float> x, ReadOnlySpan<float> hiddenPrev,
+        ReadOnlySpan<float> dGates, ReadOnlySpan<float> dRecurrent, ReadOnlySpan<float> x, ReadOnlySpan<float> hiddenPrev,
         Span<float> dWeightIh, Span<float> dWeightHh, Span<float> dBiasIh, Span<float> dBiasHh, Span<float> biasScratch, int gateStart, int gateEnd)
     {
         int m = gateEnd - gateStart;
@@ -121,19 +134,12 @@ internal static class CellMath
         // op(A) = dGatesᵀ: its rows [gateStart, gateEnd) are columns of dGates, so the block starts gateStart floats in.
         Kernels.Gemm(Transpose.Transposed, Transpose.None, m, inputSize, rows, 1f, dGates[gateStart..], gateSize, x, inputSize, 1f,
             dWeightIh[(gateStart * inputSize)..], inputSize);
-        AccumulateRecurrentAndBias(hiddenSize, gateSize, rows, dGates, hiddenPrev, dWeightHh, dBiasIh, dBiasHh, biasScratch, gateStart, gateEnd);
+        AccumulateRecurrentAndBias(hiddenSize, gateSize, rows, dGates, dRecurrent, hiddenPrev, dWeightHh, dBiasIh, dBiasHh, biasScratch, gateStart, gateEnd);
     }
 
-    /// <summary>As <see cref="AccumulateWeightGradients(int, int, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float}, Span{float}, Span{float})"/> for token inputs: dW_ih[:, token[r]] += dGates[r].</summary>
+    /// <summary>As <see cref="AccumulateWeightGradients"/> for token inputs: dW_ih[:, token[r]] += dGates[r], for the gate rows [<paramref name="gateStart"/>, <paramref name="gateEnd"/>); rows in the same order.</summary>
     public static void AccumulateTokenWeightGradients(int vocabulary, int hiddenSize, int gateSize, ReadOnlySpan<int> tokens,
-        ReadOnlySpan<float> dGates, ReadOnlySpan<float> hiddenPrev,
-        Span<float> dWeightIh, Span<float> dWeightHh, Span<float> dBiasIh, Span<float> dBiasHh, Span<float> biasScratch) =>
-        AccumulateTokenWeightGradients(vocabulary, hiddenSize, gateSize, tokens, dGates, hiddenPrev, dWeightIh, dWeightHh, dBiasIh, dBiasHh, biasScratch,
-            0, gateSize);
-
-    /// <summary>As the token overload above for the gate rows [<paramref name="gateStart"/>, <paramref name="gateEnd"/>) only; rows in the same order.</summary>
-    public static void AccumulateTokenWeightGradients(int vocabulary, int hiddenSize, int gateSize, ReadOnlySpan<int> tokens,
-        ReadOnlySpan<float> dGates, ReadOnlySpan<float> hiddenPrev,
+        ReadOnlySpan<float> dGates, ReadOnlySpan<float> dRecurrent, ReadOnlySpan<float> hiddenPrev,
         Span<float> dWeightIh, Span<float> dWeightHh, Span<float> dBiasIh, Span<float> dBiasHh, Span<float> biasScratch, int gateStart, int gateEnd)
     {
         if (gateEnd <= gateStart)
@@ -146,7 +152,7 @@ internal static class CellMath
             for (int j = gateStart; j < gateEnd; j++)
                 dWeightIh[j * vocabulary + token] += row[j];
         }
-        AccumulateRecurrentAndBias(hiddenSize, gateSize, rows, dGates, hiddenPrev, dWeightHh, dBiasIh, dBiasHh, biasScratch, gateStart, gateEnd);
+        AccumulateRecurrentAndBias(hiddenSize, gateSize, rows, dGates, dRecurrent, hiddenPrev, dWeightHh, dBiasIh, dBiasHh, biasScratch, gateStart, gateEnd);
     }
 
     /// <summary>dX = dGates·W_ih (overwritten). // dGates [rows, G·H], dX [rows, I]</summary>
@@ -155,22 +161,30 @@ internal static class CellMath
         Kernels.Gemm(Transpose.None, Transpose.None, rows, inputSize, gateSize, 1f, dGates, gateSize, weightIh, inputSize, 0f, dX, inputSize);
     }
 
-    private static void AccumulateRecurrentAndBias(int hiddenSize, int gateSize, int rows, ReadOnlySpan<float> dGates, ReadOnlySpan<float> hiddenPrev,
-        Span<float> dWeightHh, Span<float> dBiasIh, Span<float> dBiasHh, Span<float> biasScratch, int gateStart, int gateEnd)
+    private static void AccumulateRecurrentAndBias(int hiddenSize, int gateSize, int rows, ReadOnlySpan<float> dGates, ReadOnlySpan<float> dRecurrent,
+        ReadOnlySpan<float> hiddenPrev, Span<float> dWeightHh, Span<float> dBiasIh, Span<float> dBiasHh, Span<float> biasScratch, int gateStart, int gateEnd)
     {
         int m = gateEnd - gateStart;
-        Kernels.Gemm(Transpose.Transposed, Transpose.None, m, hiddenSize, rows, 1f, dGates[gateStart..], gateSize, hiddenPrev, hiddenSize, 1f,
+        Kernels.Gemm(Transpose.Transposed, Transpose.None, m, hiddenSize, rows, 1f, dRecurrent[gateStart..], gateSize, hiddenPrev, hiddenSize, 1f,
             dWeightHh[(gateStart * hiddenSize)..], hiddenSize);
         if (dBiasIh.IsEmpty)
             return;
-        // Both biases receive the same column sum; sum once, add twice. Each column is summed over the rows in order,
-        // whatever block of columns this call covers.
+        // Each column is summed over the rows in order, whatever block of columns this call covers. A fused cell's two
+        // biases receive the same column sum: sum once, add twice.
         Span<float> sum = biasScratch[gateStart..gateEnd];
+        ColumnSums(dGates, gateSize, rows, gateStart, sum);
+        Kernels.Axpy(1f, sum, dBiasIh[gateStart..gateEnd]);
+        if (dRecurrent != dGates)
+            ColumnSums(dRecurrent, gateSize, rows, gateStart, sum);
+        Kernels.Axpy(1f, sum, dBiasHh[gateStart..gateEnd]);
+    }
+
+    // sum[j] = Σ_r d[r, gateStart + j], the rows in order.
+    private static void ColumnSums(ReadOnlySpan<float> d, int gateSize, int rows, int gateStart, Span<float> sum)
+    {
         sum.Clear();
         for (int r = 0; r < rows; r++)
-            Kernels.Axpy(1f, dGates.Slice(r * gateSize + gateStart, m), sum);
-        Kernels.Axpy(1f, sum, dBiasIh[gateStart..gateEnd]);
-        Kernels.Axpy(1f, sum, dBiasHh[gateStart..gateEnd]);
+            Kernels.Axpy(1f, d.Slice(r * gateSize + gateStart, sum.Length), sum);
     }
 
     private static void FillBias(ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, int gateSize, int rows, Span<float> gates)
@@ -185,7 +199,8 @@ internal static class CellMath
             else
             {
                 biasIh.CopyTo(row);
-                Kernels.Axpy(1f, biasHh, row);
+                if (!biasHh.IsEmpty)
+                    Kernels.Axpy(1f, biasHh, row);
             }
         }
     }

@@ -1,49 +1,54 @@
 using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace SimdLstm;
 
 /// <summary>
-/// One LSTM step for a batch of B rows, after the gates hold their projections: the fused pointwise part forward, and its
-/// backward. Gate rows i, f, g, o as PyTorch. No loop over time.
+/// LSTM (PyTorch's <c>nn.LSTM</c>): gate rows i, f, g, o; c = σ(f)⊙c₋₁ + σ(i)⊙tanh(g), h = σ(o)⊙tanh(c). The input and
+/// recurrent projections are fused into one gate buffer; backward reads the saved activations and c.
 /// </summary>
-internal static class LstmCell
+internal readonly struct LstmCell : IRecurrentCell
 {
-    /// <summary>
-    /// In: gates = W_ih·x + b_ih + W_hh·h₋₁ + b_hh. Out: gates activated (σ(i), σ(f), tanh(g), σ(o)), c = f⊙c₋₁ + i⊙g,
-    /// h = o⊙tanh(c). // gates [B, 4H], cellPrev, cell, hidden [B, H]; cell may be cellPrev exactly.
-    /// </summary>
-    public static void Forward(int hiddenSize, int batch, Span<float> gates, ReadOnlySpan<float> cellPrev, Span<float> cell, Span<float> hidden)
+    public static CellKind Kind => CellKind.Lstm;
+
+    public static int GateCount => 4;
+
+    public static bool HasCellState => true;
+
+    public static bool SeparateRecurrent => false;
+
+    public static bool PassesHiddenDirectly => false;
+
+    public static void Forward(int hiddenSize, int batch, Span<float> gates, ReadOnlySpan<float> recurrent, ReadOnlySpan<float> hPrev,
+        ReadOnlySpan<float> cPrev, Span<float> c, Span<float> h)
     {
         int g = 4 * hiddenSize;
         for (int b = 0; b < batch; b++)
         {
-            Kernels.LstmPointwiseForward(
-                gates.Slice(b * g, g),
-                cellPrev.Slice(b * hiddenSize, hiddenSize),
-                cell.Slice(b * hiddenSize, hiddenSize),
-                hidden.Slice(b * hiddenSize, hiddenSize));
+            Kernels.LstmPointwiseForward(gates.Slice(b * g, g), cPrev.Slice(b * hiddenSize, hiddenSize),
+                c.Slice(b * hiddenSize, hiddenSize), h.Slice(b * hiddenSize, hiddenSize));
         }
     }
 
-    /// <summary>
-    /// From dL/dh_t (all of it: from the output and from step t+1) and dL/dc_t arriving from step t+1, writes dL/dgates and
-    /// replaces <paramref name="dCell"/> by dL/dc_{t−1}. // gates [B, 4H] activated, cellPrev, cell, dHidden, dCell [B, H]
-    /// </summary>
-    public static void Backward(int hiddenSize, int batch, ReadOnlySpan<float> gates, ReadOnlySpan<float> cellPrev, ReadOnlySpan<float> cell,
-        ReadOnlySpan<float> dHidden, Span<float> dCell, Span<float> dGates)
+    public static void ForwardUnits(int hiddenSize, Span<float> gates, ReadOnlySpan<float> recurrent, ReadOnlySpan<float> hPrev,
+        Span<float> c, Span<float> h, int first, int last)
+    {
+        ref float cr = ref MemoryMarshal.GetReference(c);
+        LstmPointwise.ForwardRange(ref MemoryMarshal.GetReference(gates), ref cr, ref cr, ref MemoryMarshal.GetReference(h),
+            (nuint)first, (nuint)last, (nuint)hiddenSize);
+    }
+
+    public static void Backward(int hiddenSize, int batch, ReadOnlySpan<float> gates, ReadOnlySpan<float> recurrent,
+        ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> c, ReadOnlySpan<float> h, ReadOnlySpan<float> dH,
+        Span<float> dCell, Span<float> dGates, Span<float> dRecurrent, Span<float> dHPrev)
     {
         int g = 4 * hiddenSize;
         for (int b = 0; b < batch; b++)
         {
             Span<float> dc = dCell.Slice(b * hiddenSize, hiddenSize);
-            Kernels.LstmPointwiseBackward(
-                gates.Slice(b * g, g),
-                cellPrev.Slice(b * hiddenSize, hiddenSize),
-                cell.Slice(b * hiddenSize, hiddenSize),
-                dHidden.Slice(b * hiddenSize, hiddenSize),
-                dc,
-                dGates.Slice(b * g, g),
-                dc);
+            Kernels.LstmPointwiseBackward(gates.Slice(b * g, g), cPrev.Slice(b * hiddenSize, hiddenSize), c.Slice(b * hiddenSize, hiddenSize),
+                dH.Slice(b * hiddenSize, hiddenSize), dc, dGates.Slice(b * g, g), dc);
         }
     }
 }

@@ -1,6 +1,4 @@
 using System;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace SimdLstm;
 
@@ -28,22 +26,27 @@ internal sealed class GatePanelWork : IComputeWork
     public void Clear()
     {
         Set([], 0, [], 0, [], 0, [], 0, _gateCount, _hiddenSize, [], 0);
-        SetPointwise(_cell, _activation, null, 0, [], 0);
+        SetPointwise(null, [], 0, [], 0, [], 0);
     }
 
     // The cell's pointwise part, run by each share on its own units right after their gates are complete: c is updated
     // in place (a unit's c is read and written only by the share that owns the unit) and h goes to a separate buffer,
-    // because every share still reads the old h as the product's input.
-    private CellKind _cell;
-    private RnnActivation _activation;
-    private float[]? _cellState;
+    // because every share still reads the old h as the product's input (B's input xb is that old h).
+    private RecurrentCells? _cells;
+    private float[] _cellState = [];
     private float[] _hiddenNext = [];
-    private int _cellAt, _hiddenNextAt;
+    private float[] _recurrent = [];
+    private int _cellAt, _hiddenNextAt, _recurrentAt;
 
-    /// <summary>After the product, each share runs the cell's pointwise step on its units: gates → c (in place), h → hiddenNext.</summary>
-    public void SetPointwise(CellKind cell, RnnActivation activation, float[]? cellState, int cellAt, float[] hiddenNext, int hiddenNextAt)
+    /// <summary>
+    /// After the product, each share runs the cell's pointwise step on its units: gates → c (in place), h → hiddenNext.
+    /// A cell that keeps its recurrent projection apart gets B·xb in <paramref name="recurrent"/> (which holds b_hh on
+    /// entry) and A·xa alone in y.
+    /// </summary>
+    public void SetPointwise(RecurrentCells? cells, float[] cellState, int cellAt, float[] hiddenNext, int hiddenNextAt, float[] recurrent, int recurrentAt)
     {
-        (_cell, _activation, _cellState, _cellAt, _hiddenNext, _hiddenNextAt) = (cell, activation, cellState, cellAt, hiddenNext, hiddenNextAt);
+        (_cells, _cellState, _cellAt, _hiddenNext, _hiddenNextAt) = (cells, cellState, cellAt, hiddenNext, hiddenNextAt);
+        (_recurrent, _recurrentAt) = (recurrent, recurrentAt);
     }
 
     public void Run(int part, int parts)
@@ -52,23 +55,27 @@ internal sealed class GatePanelWork : IComputeWork
         int start = (int)((long)blocks * part / parts), end = (int)((long)blocks * (part + 1) / parts);
         if (start == end)
             return;
-        Span<float> y = _y.AsSpan(_offsetY, _gateCount * _hiddenSize);
-        Kernels.GatePanelGemvBlocks(_panelA, _colsA, _xa.AsSpan(_offsetXA, _colsA), _panelB, _colsB, _xb.AsSpan(_offsetXB, _colsB),
-            _gateCount, _hiddenSize, y, start, end);
-
-        int units = Kernels.PanelRows / _gateCount;
-        int first = start * units, last = Math.Min(end * units, _hiddenSize);
-        if (_cell == CellKind.Lstm)
+        RecurrentCells cells = _cells!;
+        int g = _gateCount * _hiddenSize;
+        Span<float> y = _y.AsSpan(_offsetY, g);
+        ReadOnlySpan<float> xb = _xb.AsSpan(_offsetXB, _colsB);
+        Span<float> recurrent = Span<float>.Empty;
+        if (cells.SeparateRecurrent)
         {
-            ref float c = ref MemoryMarshal.GetArrayDataReference(_cellState!);
-            c = ref Unsafe.Add(ref c, _cellAt);
-            LstmPointwise.ForwardRange(ref MemoryMarshal.GetReference(y), ref c, ref c,
-                ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hiddenNext), _hiddenNextAt), (nuint)first, (nuint)last, (nuint)_hiddenSize);
+            // The two products into their own buffers, each block's weights still streamed once.
+            recurrent = _recurrent.AsSpan(_recurrentAt, g);
+            Kernels.GatePanelGemvBlocks(_panelA, _colsA, _xa.AsSpan(_offsetXA, _colsA), [], 0, [], _gateCount, _hiddenSize, y, start, end);
+            Kernels.GatePanelGemvBlocks([], 0, [], _panelB, _colsB, xb, _gateCount, _hiddenSize, recurrent, start, end);
         }
         else
         {
-            Kernels.RnnPointwiseForward(y[first..last], _hiddenNext.AsSpan(_hiddenNextAt + first, last - first), _activation);
+            Kernels.GatePanelGemvBlocks(_panelA, _colsA, _xa.AsSpan(_offsetXA, _colsA), _panelB, _colsB, xb, _gateCount, _hiddenSize, y, start, end);
         }
+
+        int units = Kernels.PanelRows / _gateCount;
+        int first = start * units, last = Math.Min(end * units, _hiddenSize);
+        Span<float> c = _cellState.Length == 0 ? Span<float>.Empty : _cellState.AsSpan(_cellAt, _hiddenSize);
+        cells.ForwardUnits(_hiddenSize, y, recurrent, xb, c, _hiddenNext.AsSpan(_hiddenNextAt, _hiddenSize), first, last);
     }
 }
 

@@ -37,7 +37,8 @@ public sealed class PackedRecurrentLayer
     private readonly float[][] _panelIh;   // per layer: weight_ih in gate panels
     private readonly float[][] _panelHh;   // per layer: weight_hh in gate panels
     private readonly float[][] _gemmIh;    // per layer: weight_ih packed for Kernels.GemmPackedB (op(B) = W_ihᵀ)
-    private readonly float[][] _bias;      // per layer: bias_ih + bias_hh [G·H] (zeros without bias)
+    private readonly float[][] _bias;      // per layer: bias_ih + bias_hh [G·H] (bias_ih alone where the cell keeps its recurrent projection apart; zeros without bias)
+    private readonly float[][] _biasHh;    // per layer: bias_hh [G·H] where the cell keeps its recurrent projection apart (zeros without bias), else empty
 
     /// <summary>Packs a copy of <paramref name="weights"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A packed matrix would not fit in one array.</exception>
@@ -50,6 +51,7 @@ public sealed class PackedRecurrentLayer
         _panelHh = new float[layers][];
         _gemmIh = new float[layers][];
         _bias = new float[layers][];
+        _biasHh = new float[layers][];
         for (int l = 0; l < layers; l++)
         {
             int inputSize = Options.LayerInputSize(l);
@@ -57,6 +59,7 @@ public sealed class PackedRecurrentLayer
             _panelHh[l] = new float[Kernels.PackedGatePanelLength(gates, h, h)];
             _gemmIh[l] = new float[Kernels.PackedBLength(inputSize, g)];
             _bias[l] = new float[g];
+            _biasHh[l] = Options.Cells.SeparateRecurrent ? new float[g] : [];
         }
         Refresh(weights);
     }
@@ -82,19 +85,25 @@ public sealed class PackedRecurrentLayer
             Kernels.PackGatePanels(weights.WeightHh(l), gates, h, h, _panelHh[l]);
             Kernels.PackGemmB(Transpose.Transposed, inputSize, g, weights.WeightIh(l), inputSize, _gemmIh[l]);
             Span<float> bias = _bias[l];
-            if (Options.Bias)
+            if (!Options.Bias)
+            {
+                bias.Clear();
+                _biasHh[l].AsSpan().Clear();
+            }
+            else if (Options.Cells.SeparateRecurrent)
+            {
+                weights.BiasIh(l).CopyTo(bias);
+                weights.BiasHh(l).CopyTo(_biasHh[l]);
+            }
+            else
             {
                 weights.BiasIh(l).CopyTo(bias);
                 Kernels.Axpy(1f, weights.BiasHh(l), bias);
             }
-            else
-            {
-                bias.Clear();
-            }
         }
     }
 
-    private int GateCount => Options.Cell == CellKind.Lstm ? 4 : 1;
+    private int GateCount => Options.GateCount;
 
     /// <summary>A zero state for <paramref name="batchSize"/> streams.</summary>
     public RecurrentState CreateState(int batchSize = 1) => new(Options, batchSize);
@@ -196,15 +205,15 @@ public sealed class PackedRecurrentLayer
                 if (l == 0 && !tokens.IsEmpty)
                 {
                     Kernels.GatePanelAddColumn(_panelIh[0], inputSize, tokens[b], gates, h, gatesArray.AsSpan(0, g));
-                    StepStream(workspace, state, [], 0, [], 0, _panelHh[l], hiddenAt, 0);
+                    StepStream(workspace, state, l, [], 0, [], 0, _panelHh[l], hiddenAt, 0);
                 }
                 else if (l == 0)
                 {
-                    StepStream(workspace, state, _panelIh[l], inputSize, inputArray, b * inputSize, _panelHh[l], hiddenAt, 0);
+                    StepStream(workspace, state, l, _panelIh[l], inputSize, inputArray, b * inputSize, _panelHh[l], hiddenAt, 0);
                 }
                 else
                 {
-                    StepStream(workspace, state, _panelIh[l], inputSize, hiddenArray, state.LayerOffset(l - 1) + b * h, _panelHh[l], hiddenAt, 0);
+                    StepStream(workspace, state, l, _panelIh[l], inputSize, hiddenArray, state.LayerOffset(l - 1) + b * h, _panelHh[l], hiddenAt, 0);
                 }
             }
         }
@@ -247,7 +256,7 @@ public sealed class PackedRecurrentLayer
             {
                 for (int b = 0; b < batch; b++)
                 {
-                    StepStream(workspace, state, [], 0, [], 0, _panelHh[l], layerAt + b * h, (t * batch + b) * g);
+                    StepStream(workspace, state, l, [], 0, [], 0, _panelHh[l], layerAt + b * h, (t * batch + b) * g);
                 }
                 hiddenArray.AsSpan(layerAt, batch * h).CopyTo(outputs.AsSpan(upperAt + t * batch * h, batch * h));
             }
@@ -265,14 +274,17 @@ public sealed class PackedRecurrentLayer
     // W_hh·h, then the cell's pointwise step: c in place, the new h through the workspace's scratch into the state.
     // With a pool and a product large enough to repay the hand-off, each thread takes a range of panel blocks and runs
     // the pointwise step on its own units while their gates are hot.
-    private void StepStream(RecurrentWorkspace workspace, RecurrentState state, float[] panelA, int colsA, float[] xa, int offsetXA,
+    private void StepStream(RecurrentWorkspace workspace, RecurrentState state, int layer, float[] panelA, int colsA, float[] xa, int offsetXA,
         float[] panelHh, int hiddenAt, int gatesAt)
     {
         int gates = GateCount, h = Options.HiddenSize;
         float[] hiddenArray = state.HiddenArray, hiddenNext = workspace.CarryHidden;
+        RecurrentCells cells = Options.Cells;
+        if (cells.SeparateRecurrent)
+            _biasHh[layer].CopyTo(workspace.Recurrent, 0);
         GatePanelWork work = workspace.PanelWork;
         work.Set(panelA, colsA, xa, offsetXA, panelHh, h, hiddenArray, hiddenAt, gates, h, workspace.Gates, gatesAt);
-        work.SetPointwise(Options.Cell, Options.Activation, state.CellArray, hiddenAt, hiddenNext, 0);
+        work.SetPointwise(cells, state.CellArray, hiddenAt, hiddenNext, 0, workspace.Recurrent, 0);
         RunSplit(workspace, work, (long)Options.GateSize * (colsA + h), Kernels.PanelBlocks(gates, h));
         work.Clear();
         hiddenNext.AsSpan(0, h).CopyTo(hiddenArray.AsSpan(hiddenAt, h));

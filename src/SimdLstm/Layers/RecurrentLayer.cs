@@ -3,8 +3,8 @@ using System;
 namespace SimdLstm;
 
 /// <summary>
-/// A stacked LSTM or vanilla RNN (PyTorch's <c>nn.LSTM</c> / <c>nn.RNN</c>): streaming steps for inference, sequence
-/// forward passes, and backpropagation through time.
+/// A stacked LSTM, GRU or vanilla RNN (PyTorch's <c>nn.LSTM</c> / <c>nn.GRU</c> / <c>nn.RNN</c>): streaming steps for
+/// inference, sequence forward passes, and backpropagation through time.
 /// </summary>
 /// <remarks>
 /// <para>Three kinds of object are kept apart. This object holds the <b>weights</b> (<see cref="Weights"/>); it never
@@ -178,7 +178,7 @@ public sealed class RecurrentLayer
         int steps = workspace.SavedSteps, batch = workspace.SavedBatch;
         int h = Options.HiddenSize, layers = Options.NumLayers;
         int stateLength = layers * batch * h;
-        bool lstm = Options.Cell == CellKind.Lstm;
+        bool hasCell = Options.HasCellState;
         Guard.Length(dOutput.Length, steps * batch * h, nameof(dOutput));
         if (!dInput.IsEmpty)
         {
@@ -190,10 +190,10 @@ public sealed class RecurrentLayer
             Guard.Length(dFinalHidden.Length, stateLength, nameof(dFinalHidden));
         if (!dInitialHidden.IsEmpty)
             Guard.Length(dInitialHidden.Length, stateLength, nameof(dInitialHidden));
-        if (!lstm && !dFinalCell.IsEmpty)
-            throw new ArgumentException("An RNN has no cell state; pass an empty dFinalCell.", nameof(dFinalCell));
-        if (!lstm && !dInitialCell.IsEmpty)
-            throw new ArgumentException("An RNN has no cell state; pass an empty dInitialCell.", nameof(dInitialCell));
+        if (!hasCell && !dFinalCell.IsEmpty)
+            throw new ArgumentException($"A {Options.Cell} has no cell state; pass an empty dFinalCell.", nameof(dFinalCell));
+        if (!hasCell && !dInitialCell.IsEmpty)
+            throw new ArgumentException($"A {Options.Cell} has no cell state; pass an empty dInitialCell.", nameof(dInitialCell));
         if (!dFinalCell.IsEmpty)
             Guard.Length(dFinalCell.Length, stateLength, nameof(dFinalCell));
         if (!dInitialCell.IsEmpty)
@@ -207,12 +207,25 @@ public sealed class RecurrentLayer
     {
         workspace.HasSaved = false;
         int batch = state.BatchSize, h = Options.HiddenSize, g = Options.GateSize;
+        RecurrentCells cells = Options.Cells;
         Span<float> gates = workspace.Gates.AsSpan(0, batch * g);
+        Span<float> recurrent = cells.SeparateRecurrent ? workspace.Recurrent.AsSpan(0, batch * g) : Span<float>.Empty;
         for (int l = 0; l < Options.NumLayers; l++)
         {
             int inputSize = Options.LayerInputSize(l);
             Span<float> hidden = state.HiddenOf(l);
-            if (l == 0 && !tokens.IsEmpty)
+            Span<float> cell = state.CellOf(l);
+            if (cells.SeparateRecurrent)
+            {
+                // gates = b_ih + W_ih·x and recurrent = b_hh + W_hh·h apart, as the cell needs them.
+                if (l == 0 && !tokens.IsEmpty)
+                    CellMath.ProjectTokens(Weights.WeightIh(0), Weights.BiasIh(0), ReadOnlySpan<float>.Empty, inputSize, g, tokens, gates);
+                else
+                    CellMath.ProjectInput(Weights.WeightIh(l), Weights.BiasIh(l), ReadOnlySpan<float>.Empty, inputSize, g, batch,
+                        l == 0 ? input : state.HiddenOf(l - 1), gates);
+                CellMath.ProjectRecurrent(Weights.WeightHh(l), Weights.BiasHh(l), h, g, batch, hidden, recurrent);
+            }
+            else if (l == 0 && !tokens.IsEmpty)
             {
                 CellMath.ProjectTokens(Weights.WeightIh(0), Weights.BiasIh(0), Weights.BiasHh(0), inputSize, g, tokens, gates);
                 CellMath.AddRecurrent(Weights.WeightHh(l), h, g, batch, hidden, gates);
@@ -229,15 +242,8 @@ public sealed class RecurrentLayer
                     l == 0 ? input : state.HiddenOf(l - 1), gates);
                 CellMath.AddRecurrent(Weights.WeightHh(l), h, g, batch, hidden, gates);
             }
-            if (Options.Cell == CellKind.Lstm)
-            {
-                Span<float> cell = state.CellOf(l);
-                LstmCell.Forward(h, batch, gates, cell, cell, hidden);
-            }
-            else
-            {
-                RnnCell.Forward(Options.Activation, h, batch, gates, hidden);
-            }
+            // h (and c) are updated in place: each element of the new state is computed from the same element of the old.
+            cells.Forward(h, batch, gates, recurrent, hidden, cell, cell, hidden);
         }
         state.HiddenOf(Options.NumLayers - 1).CopyTo(output);
     }
@@ -246,7 +252,7 @@ public sealed class RecurrentLayer
     {
         int batch = state.BatchSize, h = Options.HiddenSize;
         int rows = steps * batch, bh = batch * h;
-        bool lstm = Options.Cell == CellKind.Lstm;
+        bool hasCell = Options.HasCellState;
         RecurrentPassWork work = workspace.PassWork;
         work.Begin(this, steps, batch, tokens, gradients: null);
         try
@@ -259,9 +265,9 @@ public sealed class RecurrentLayer
                 RunSplit(work, RecurrentPhase.Project, rows);
 
                 Span<float> hidden = LayerStates(workspace.Hidden, l, steps, batch);
-                Span<float> cell = lstm ? LayerStates(workspace.Cell, l, steps, batch) : Span<float>.Empty;
+                Span<float> cell = hasCell ? LayerStates(workspace.Cell, l, steps, batch) : Span<float>.Empty;
                 state.HiddenOf(l).CopyTo(hidden[..bh]);
-                if (lstm)
+                if (hasCell)
                     state.CellOf(l).CopyTo(cell[..bh]);
 
                 // With a batch, W_hh is packed once here for all T step products (a batch of one uses the GEMV, which
@@ -274,7 +280,7 @@ public sealed class RecurrentLayer
                 RunSplit(work, RecurrentPhase.Recur, batch);
 
                 hidden.Slice(steps * bh, bh).CopyTo(state.HiddenOf(l));
-                if (lstm)
+                if (hasCell)
                     cell.Slice(steps * bh, bh).CopyTo(state.CellOf(l));
             }
         }
@@ -300,7 +306,7 @@ public sealed class RecurrentLayer
         ReadOnlySpan<float> dFinalHidden, ReadOnlySpan<float> dFinalCell, Span<float> dInitialHidden, Span<float> dInitialCell, int steps, int batch)
     {
         int h = Options.HiddenSize, rows = steps * batch, bh = batch * h;
-        bool lstm = Options.Cell == CellKind.Lstm;
+        bool hasCell = Options.HasCellState;
         bool batchFirst = workspace.SavedBatchFirst;
 
         // The upper buffer holds dL/d(output of the layer being processed), time-major.
@@ -322,7 +328,7 @@ public sealed class RecurrentLayer
                 work.LayerIndex = l;
                 int inputSize = Options.LayerInputSize(l);
                 if (dFinalHidden.IsEmpty) carryH.Clear(); else dFinalHidden.Slice(l * bh, bh).CopyTo(carryH);
-                if (lstm)
+                if (hasCell)
                 {
                     if (dFinalCell.IsEmpty) carryC.Clear(); else dFinalCell.Slice(l * bh, bh).CopyTo(carryC);
                 }
@@ -335,7 +341,7 @@ public sealed class RecurrentLayer
 
                 if (!dInitialHidden.IsEmpty)
                     carryH.CopyTo(dInitialHidden.Slice(l * bh, bh));
-                if (lstm && !dInitialCell.IsEmpty)
+                if (hasCell && !dInitialCell.IsEmpty)
                     carryC.CopyTo(dInitialCell.Slice(l * bh, bh));
 
                 // Weight gradients (one product each over all steps) and dL/d(input of layer l) = dGates·W_ih when needed.
@@ -433,18 +439,22 @@ public sealed class RecurrentLayer
         if (n <= 0)
             return;
         RecurrentWorkspace workspace = work.Workspace;
-        Span<float> gates = LayerGates(workspace, l, steps, batch).Slice(start * g, n * g);
+        Span<float> gates = LayerGates(workspace.Gates, l, steps, batch).Slice(start * g, n * g);
         if (l == 0 && work.Tokens)
         {
-            CellMath.ProjectTokens(Weights.WeightIh(0), Weights.BiasIh(0), Weights.BiasHh(0), inputSize, g, workspace.Tokens.AsSpan(start, n), gates);
+            CellMath.ProjectTokens(Weights.WeightIh(0), Weights.BiasIh(0), InputProjectionBiasHh(0), inputSize, g, workspace.Tokens.AsSpan(start, n), gates);
             return;
         }
         ReadOnlySpan<float> x = l == 0
             ? workspace.Input.AsSpan(0, rows * inputSize)
             : LayerStates(workspace.Hidden, l - 1, steps, batch)[(batch * Options.HiddenSize)..];
-        CellMath.ProjectInputRows(Weights.WeightIh(l), Weights.BiasIh(l), Weights.BiasHh(l), inputSize, g, n, singleRow: rows == 1,
+        CellMath.ProjectInputRows(Weights.WeightIh(l), Weights.BiasIh(l), InputProjectionBiasHh(l), inputSize, g, n, singleRow: rows == 1,
             x.Slice(start * inputSize, n * inputSize), gates);
     }
+
+    // The b_hh the input projection adds: all of it where the cell fuses its projections, none where it keeps them apart.
+    private ReadOnlySpan<float> InputProjectionBiasHh(int layer) =>
+        Options.Cells.SeparateRecurrent ? ReadOnlySpan<float>.Empty : Weights.BiasHh(layer);
 
     // The forward recurrence of streams [b0, b1) over all steps of the layer.
     private void ForwardStreams(RecurrentPassWork work, int b0, int b1)
@@ -454,10 +464,13 @@ public sealed class RecurrentLayer
             return;
         int h = Options.HiddenSize, g = Options.GateSize, bh = batch * h;
         RecurrentWorkspace workspace = work.Workspace;
-        bool lstm = Options.Cell == CellKind.Lstm;
-        Span<float> gates = LayerGates(workspace, l, steps, batch);
+        RecurrentCells cells = Options.Cells;
+        bool separate = cells.SeparateRecurrent;
+        Span<float> gates = LayerGates(workspace.Gates, l, steps, batch);
+        Span<float> recurrentAll = separate ? LayerGates(workspace.Recurrent, l, steps, batch) : Span<float>.Empty;
         Span<float> hidden = LayerStates(workspace.Hidden, l, steps, batch);
-        Span<float> cell = lstm ? LayerStates(workspace.Cell, l, steps, batch) : Span<float>.Empty;
+        Span<float> cell = cells.HasCellState ? LayerStates(workspace.Cell, l, steps, batch) : Span<float>.Empty;
+        ReadOnlySpan<float> biasHh = separate ? Weights.BiasHh(l) : ReadOnlySpan<float>.Empty;
         // Packed W_hh is chosen by the whole batch (not the block), so a block of one stream gets the GEMM's values.
         bool packed = batch > 1;
         ReadOnlySpan<float> packedHh = workspace.PackedWeightHh;
@@ -465,15 +478,18 @@ public sealed class RecurrentLayer
         for (int t = 0; t < steps; t++)
         {
             Span<float> gatesT = gates.Slice((t * batch + b0) * g, n * g);
+            Span<float> recurrentT = separate ? recurrentAll.Slice((t * batch + b0) * g, n * g) : Span<float>.Empty;
             int previous = t * bh + b0 * h, current = (t + 1) * bh + b0 * h;
+            // The recurrent product goes into the gates (fused cells) or into its own buffer after b_hh (GRU).
+            Span<float> target = separate ? recurrentT : gatesT;
+            if (separate)
+                CellMath.FillRecurrentBias(biasHh, g, n, recurrentT);
             if (packed)
-                CellMath.AddRecurrentPacked(packedHh, h, g, n, hidden.Slice(previous, nh), gatesT);
+                CellMath.AddRecurrentPacked(packedHh, h, g, n, hidden.Slice(previous, nh), target);
             else
-                CellMath.AddRecurrent(Weights.WeightHh(l), h, g, n, hidden.Slice(previous, nh), gatesT);
-            if (lstm)
-                LstmCell.Forward(h, n, gatesT, cell.Slice(previous, nh), cell.Slice(current, nh), hidden.Slice(current, nh));
-            else
-                RnnCell.Forward(Options.Activation, h, n, gatesT, hidden.Slice(current, nh));
+                CellMath.AddRecurrent(Weights.WeightHh(l), h, g, n, hidden.Slice(previous, nh), target);
+            cells.Forward(h, n, gatesT, recurrentT, hidden.Slice(previous, nh),
+                cell.IsEmpty ? cell : cell.Slice(previous, nh), cell.IsEmpty ? cell : cell.Slice(current, nh), hidden.Slice(current, nh));
         }
     }
 
@@ -485,28 +501,34 @@ public sealed class RecurrentLayer
             return;
         int h = Options.HiddenSize, g = Options.GateSize, bh = batch * h, nh = n * h;
         RecurrentWorkspace workspace = work.Workspace;
-        bool lstm = Options.Cell == CellKind.Lstm;
-        ReadOnlySpan<float> gates = LayerGates(workspace, l, steps, batch);
+        RecurrentCells cells = Options.Cells;
+        bool separate = cells.SeparateRecurrent;
+        ReadOnlySpan<float> gates = LayerGates(workspace.Gates, l, steps, batch);
+        ReadOnlySpan<float> recurrentAll = separate ? LayerGates(workspace.Recurrent, l, steps, batch) : ReadOnlySpan<float>.Empty;
         ReadOnlySpan<float> hidden = LayerStates(workspace.Hidden, l, steps, batch);
-        ReadOnlySpan<float> cell = lstm ? LayerStates(workspace.Cell, l, steps, batch) : ReadOnlySpan<float>.Empty;
+        ReadOnlySpan<float> cell = cells.HasCellState ? LayerStates(workspace.Cell, l, steps, batch) : ReadOnlySpan<float>.Empty;
         ReadOnlySpan<float> dUpper = work.Upper.AsSpan(0, steps * bh);
         Span<float> carryH = workspace.CarryHidden.AsSpan(b0 * h, nh);
         Span<float> carryC = workspace.CarryCell.AsSpan(b0 * h, nh);
         Span<float> dHiddenTotal = workspace.DHiddenTotal.AsSpan(b0 * h, nh);
         Span<float> dGates = workspace.DGates.AsSpan(0, steps * batch * g);
+        Span<float> dRecurrent = separate ? workspace.DRecurrent.AsSpan(0, steps * batch * g) : Span<float>.Empty;
         ReadOnlySpan<float> packedHh = workspace.PackedWeightHh;
+        bool direct = cells.PassesHiddenDirectly;
         for (int t = steps - 1; t >= 0; t--)
         {
-            // All of dL/dh_t: from this step's output and from step t+1 through W_hh.
-            int current = (t + 1) * bh + b0 * h;
+            // All of dL/dh_t: from this step's output and from step t+1.
+            int previous = t * bh + b0 * h, current = (t + 1) * bh + b0 * h, at = (t * batch + b0) * g;
             dUpper.Slice(t * bh + b0 * h, nh).CopyTo(dHiddenTotal);
             Kernels.Axpy(1f, carryH, dHiddenTotal);
-            Span<float> dGatesT = dGates.Slice((t * batch + b0) * g, n * g);
-            if (lstm)
-                LstmCell.Backward(h, n, gates.Slice((t * batch + b0) * g, n * g), cell.Slice(t * bh + b0 * h, nh), cell.Slice(current, nh), dHiddenTotal, carryC, dGatesT);
-            else
-                RnnCell.Backward(Options.Activation, h, n, hidden.Slice(current, nh), dHiddenTotal, dGatesT);
-            CellMath.BackpropRecurrentPacked(packedHh, h, g, n, dGatesT, carryH);
+            Span<float> dGatesT = dGates.Slice(at, n * g);
+            Span<float> dRecurrentT = separate ? dRecurrent.Slice(at, n * g) : dGatesT;
+            // The cell writes dgates (and, for a GRU, the recurrent projection's gradient and the direct dh_{t−1} into the
+            // carry, which dHiddenTotal has already consumed); then dh_{t−1} (+)= W_hhᵀ·d(recurrent projection).
+            cells.Backward(h, n, gates.Slice(at, n * g), separate ? recurrentAll.Slice(at, n * g) : ReadOnlySpan<float>.Empty,
+                hidden.Slice(previous, nh), cell.IsEmpty ? cell : cell.Slice(previous, nh), cell.IsEmpty ? cell : cell.Slice(current, nh),
+                hidden.Slice(current, nh), dHiddenTotal, carryC, dGatesT, dRecurrentT, carryH);
+            CellMath.BackpropRecurrentPacked(packedHh, h, g, n, dRecurrentT, carryH, accumulate: direct);
         }
     }
 
@@ -518,17 +540,18 @@ public sealed class RecurrentLayer
         RecurrentWorkspace workspace = work.Workspace;
         RecurrentParameters gradients = work.Gradients!;
         ReadOnlySpan<float> dGates = workspace.DGates.AsSpan(0, rows * g);
+        ReadOnlySpan<float> dRecurrent = Options.Cells.SeparateRecurrent ? workspace.DRecurrent.AsSpan(0, rows * g) : dGates;
         ReadOnlySpan<float> hiddenPrev = LayerStates(workspace.Hidden, l, steps, batch)[..(rows * h)];
         (int j0, int j1) = Share(g, part, parts, ProductRowGranule);
         if (l == 0 && work.Tokens)
         {
-            CellMath.AccumulateTokenWeightGradients(inputSize, h, g, workspace.Tokens.AsSpan(0, rows), dGates, hiddenPrev,
+            CellMath.AccumulateTokenWeightGradients(inputSize, h, g, workspace.Tokens.AsSpan(0, rows), dGates, dRecurrent, hiddenPrev,
                 gradients.WeightIh(0), gradients.WeightHh(0), gradients.BiasIh(0), gradients.BiasHh(0), workspace.DBias, j0, j1);
         }
         else
         {
             ReadOnlySpan<float> x = l == 0 ? workspace.Input.AsSpan(0, rows * inputSize) : LayerStates(workspace.Hidden, l - 1, steps, batch)[bh..];
-            CellMath.AccumulateWeightGradients(inputSize, h, g, rows, dGates, x, hiddenPrev,
+            CellMath.AccumulateWeightGradients(inputSize, h, g, rows, dGates, dRecurrent, x, hiddenPrev,
                 gradients.WeightIh(l), gradients.WeightHh(l), gradients.BiasIh(l), gradients.BiasHh(l), workspace.DBias, j0, j1);
         }
 
@@ -543,10 +566,10 @@ public sealed class RecurrentLayer
     }
 
     // [L, T, B, G·H] with the pass's own T and B, so each layer's gates are contiguous rows.
-    private Span<float> LayerGates(RecurrentWorkspace workspace, int layer, int steps, int batch)
+    private Span<float> LayerGates(float[] gates, int layer, int steps, int batch)
     {
         int length = steps * batch * Options.GateSize;
-        return workspace.Gates.AsSpan(layer * length, length);
+        return gates.AsSpan(layer * length, length);
     }
 
     // [L, T+1, B, H]: index 0 of each layer holds the initial state.

@@ -10,20 +10,26 @@ public enum CellKind
 
     /// <summary>Vanilla (Elman) RNN: one gate, h = act(W_ih·x + b_ih + W_hh·h₋₁ + b_hh) with tanh or ReLU.</summary>
     Rnn = 1,
+
+    /// <summary>
+    /// Gated recurrent unit (PyTorch's <c>nn.GRU</c>): three gates r, z, n, no cell state;
+    /// n = tanh(W_in·x + b_in + r ⊙ (W_hn·h₋₁ + b_hn)), h = (1 − z) ⊙ n + z ⊙ h₋₁.
+    /// </summary>
+    Gru = 2,
 }
 
 /// <summary>
-/// The shape of a stacked recurrent network, as the arguments of PyTorch's <c>nn.LSTM</c> / <c>nn.RNN</c>.
+/// The shape of a stacked recurrent network, as the arguments of PyTorch's <c>nn.LSTM</c> / <c>nn.GRU</c> / <c>nn.RNN</c>.
 /// </summary>
 public sealed record RecurrentOptions
 {
     /// <summary>Creates options, validating every size.</summary>
-    /// <param name="cell">LSTM or vanilla RNN.</param>
+    /// <param name="cell">LSTM, GRU or vanilla RNN.</param>
     /// <param name="inputSize">Features per input step (I). For token inputs, the vocabulary size.</param>
     /// <param name="hiddenSize">Features of the hidden state (H).</param>
     /// <param name="numLayers">Number of stacked layers; layer l &gt; 0 takes layer l−1's h as input.</param>
     /// <param name="bias">Whether the layers have <c>bias_ih</c> and <c>bias_hh</c>.</param>
-    /// <param name="activation">The nonlinearity of an RNN cell (ignored for LSTM).</param>
+    /// <param name="activation">The nonlinearity of an RNN cell (ignored for LSTM and GRU).</param>
     /// <exception cref="ArgumentOutOfRangeException">A size is less than 1.</exception>
     public RecurrentOptions(CellKind cell, int inputSize, int hiddenSize, int numLayers = 1, bool bias = true, RnnActivation activation = RnnActivation.Tanh)
     {
@@ -34,8 +40,10 @@ public sealed record RecurrentOptions
             throw new ArgumentOutOfRangeException(nameof(cell), cell, "Unknown cell kind.");
         if (!Enum.IsDefined(activation))
             throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
-        // Keep every buffer of one layer's gates for a batch row addressable with int offsets.
-        if ((long)hiddenSize * 4 * Math.Max(inputSize, hiddenSize) > Array.MaxLength)
+        Cells = RecurrentCells.For(cell, activation);
+        // Keep every buffer of one layer's gates for a batch row addressable with int offsets (in long: the product of
+        // three ints wraps in int).
+        if ((long)hiddenSize * Cells.GateCount * Math.Max(inputSize, hiddenSize) > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(hiddenSize), hiddenSize, "The weight matrices would not fit in one array.");
         Cell = cell;
         InputSize = inputSize;
@@ -45,7 +53,7 @@ public sealed record RecurrentOptions
         Activation = activation;
     }
 
-    /// <summary>LSTM or vanilla RNN.</summary>
+    /// <summary>LSTM, GRU or vanilla RNN.</summary>
     public CellKind Cell { get; }
 
     /// <summary>Features per input step (I).</summary>
@@ -60,11 +68,17 @@ public sealed record RecurrentOptions
     /// <summary>Whether the layers have biases.</summary>
     public bool Bias { get; }
 
-    /// <summary>The RNN nonlinearity (LSTM ignores it).</summary>
+    /// <summary>The RNN nonlinearity (LSTM and GRU ignore it).</summary>
     public RnnActivation Activation { get; }
 
-    /// <summary>Gate blocks per layer: 4 for LSTM, 1 for RNN.</summary>
-    public int GateCount => Cell == CellKind.Lstm ? 4 : 1;
+    /// <summary>Gate blocks per layer: 4 for LSTM (i, f, g, o), 3 for GRU (r, z, n), 1 for RNN.</summary>
+    public int GateCount => Cells.GateCount;
+
+    /// <summary>Whether the cell has a cell state c besides h (LSTM only).</summary>
+    public bool HasCellState => Cells.HasCellState;
+
+    // The cell's pointwise math and what it needs of the layers, picked once from (cell, activation).
+    internal RecurrentCells Cells { get; }
 
     /// <summary>Rows of each layer's weight matrices: <see cref="GateCount"/> · H.</summary>
     public int GateSize => GateCount * HiddenSize;
@@ -75,6 +89,10 @@ public sealed record RecurrentOptions
     /// <summary>Creates LSTM options.</summary>
     public static RecurrentOptions Lstm(int inputSize, int hiddenSize, int numLayers = 1, bool bias = true) =>
         new(CellKind.Lstm, inputSize, hiddenSize, numLayers, bias);
+
+    /// <summary>Creates GRU options (PyTorch's <c>nn.GRU</c>).</summary>
+    public static RecurrentOptions Gru(int inputSize, int hiddenSize, int numLayers = 1, bool bias = true) =>
+        new(CellKind.Gru, inputSize, hiddenSize, numLayers, bias);
 
     /// <summary>Creates vanilla RNN options.</summary>
     public static RecurrentOptions Rnn(int inputSize, int hiddenSize, int numLayers = 1, bool bias = true, RnnActivation activation = RnnActivation.Tanh) =>

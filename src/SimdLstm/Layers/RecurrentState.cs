@@ -3,7 +3,7 @@ using System;
 namespace SimdLstm;
 
 /// <summary>
-/// The recurrent state of B streams through a stacked network: h [L, B, H] and, for LSTM, c [L, B, H].
+/// The recurrent state of B streams through a stacked network: h [L, B, H] and, for an LSTM, c [L, B, H].
 /// Zero when created and after <see cref="Reset()"/> (never ones: a nonzero initial state is a modelling choice, made
 /// explicitly with <see cref="SetHidden"/>/<see cref="SetCell"/>).
 /// </summary>
@@ -27,7 +27,7 @@ public sealed class RecurrentState
         if (length > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The state would not fit in one array.");
         _hidden = new float[length];
-        _cell = options.Cell == CellKind.Lstm ? new float[length] : [];
+        _cell = options.HasCellState ? new float[length] : [];
     }
 
     /// <summary>The network shape this state belongs to.</summary>
@@ -84,7 +84,7 @@ public sealed class RecurrentState
     public void SetCell(ReadOnlySpan<float> cell)
     {
         if (_cell.Length == 0)
-            throw new ArgumentException("An RNN has no cell state.", nameof(cell));
+            throw new ArgumentException($"A {Options.Cell} has no cell state.", nameof(cell));
         Guard.Length(cell.Length, _cell.Length, nameof(cell));
         cell.CopyTo(_cell);
     }

@@ -42,10 +42,12 @@ public sealed class RecurrentWorkspace
         long rows = (long)maxSteps * maxBatch;
         Gates = new float[Checked((long)layers * rows * g, nameof(maxSteps))];
         Hidden = new float[Checked((long)layers * (maxSteps + 1) * maxBatch * h, nameof(maxSteps))];
-        Cell = options.Cell == CellKind.Lstm ? new float[Hidden.Length] : [];
+        Cell = options.HasCellState ? new float[Hidden.Length] : [];
+        Recurrent = options.Cells.SeparateRecurrent ? new float[Gates.Length] : [];
         Input = new float[Checked(rows * options.InputSize, nameof(maxSteps))];
         Tokens = new int[rows];
         DGates = new float[Checked(rows * g, nameof(maxSteps))];
+        DRecurrent = options.Cells.SeparateRecurrent ? new float[DGates.Length] : [];
         DUpper = new float[Checked(rows * widest, nameof(maxSteps))];
         DLower = new float[DUpper.Length];
         CarryHidden = new float[maxBatch * h];
@@ -72,14 +74,16 @@ public sealed class RecurrentWorkspace
     public int MaxBatch { get; }
 
     // Saved by forward, read by backward. Layouts are time-major with the batch size of the last forward pass.
-    internal float[] Gates { get; }         // [L, T, B, G·H]: activated gates (LSTM) or pre-activations (RNN, whose backward reads h from Hidden)
+    internal float[] Gates { get; }         // [L, T, B, G·H]: what each cell's backward reads (activations; an RNN's pre-activations, its backward reads h)
     internal float[] Hidden { get; }        // [L, T+1, B, H]: index 0 is h0, index t+1 is h_t
-    internal float[] Cell { get; }          // [L, T+1, B, H]: index 0 is c0 (LSTM only)
+    internal float[] Cell { get; }          // [L, T+1, B, H]: index 0 is c0 (cells with a cell state only)
+    internal float[] Recurrent { get; }     // [L, T, B, G·H]: W_hh·h₋₁ + b_hh (cells that keep it apart only; a step's scratch too)
     internal float[] Input { get; }         // [T, B, I]: the dense input, time-major
     internal int[] Tokens { get; }          // [T, B]: the token input
 
     // Backward scratch.
-    internal float[] DGates { get; }        // [T, B, G·H]
+    internal float[] DGates { get; }        // [T, B, G·H]: dL/d(input projection), and of the recurrent one when fused
+    internal float[] DRecurrent { get; }    // [T, B, G·H]: dL/d(recurrent projection) (cells that keep it apart only)
     internal float[] DUpper { get; }        // [T, B, max(I, H)]: dL/d(output of the current layer)
     internal float[] DLower { get; }        // [T, B, max(I, H)]: dL/d(input of the current layer)
     internal float[] CarryHidden { get; }   // [B, H]: dh flowing from step t+1 to t
