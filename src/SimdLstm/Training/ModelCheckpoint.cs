@@ -19,7 +19,7 @@ public sealed record LoadedModel(SequenceModel Model, Vocabulary? Vocabulary, IR
 /// <remarks>
 /// <para>
 /// Metadata keys (all values strings, as the format requires): <c>format</c> = <see cref="FormatName"/>, <c>cell</c>
-/// (<c>lstm</c> or <c>rnn</c>), <c>input_size</c>, <c>hidden_size</c>, <c>num_layers</c>, <c>bias</c> (<c>true</c>/<c>false</c>),
+/// (<c>lstm</c>, <c>gru</c> or <c>rnn</c>), <c>input_size</c>, <c>hidden_size</c>, <c>num_layers</c>, <c>bias</c> (<c>true</c>/<c>false</c>),
 /// <c>nonlinearity</c> (<c>tanh</c>/<c>relu</c>), <c>output_size</c>, optionally <c>vocabulary</c>
 /// (<see cref="Vocabulary.Serialize"/>), and each hyper-parameter as <c>hp.NAME</c>.
 /// </para>
@@ -50,7 +50,7 @@ public static class ModelCheckpoint
         var writer = new SafeTensorsWriter();
         RecurrentOptions o = model.Options;
         writer.AddMetadata("format", FormatName)
-            .AddMetadata("cell", o.Cell == CellKind.Lstm ? "lstm" : "rnn")
+            .AddMetadata("cell", CellName(o.Cell))
             .AddMetadata("input_size", Text(o.InputSize))
             .AddMetadata("hidden_size", Text(o.HiddenSize))
             .AddMetadata("num_layers", Text(o.NumLayers))
@@ -112,8 +112,9 @@ public static class ModelCheckpoint
         CellKind cell = Required(metadata, "cell") switch
         {
             "lstm" => CellKind.Lstm,
+            "gru" => CellKind.Gru,
             "rnn" => CellKind.Rnn,
-            string other => throw new SafeTensorsFormatException($"Checkpoint metadata 'cell' is '{other}'; expected 'lstm' or 'rnn'."),
+            string other => throw new SafeTensorsFormatException($"Checkpoint metadata 'cell' is '{other}'; expected 'lstm', 'gru' or 'rnn'."),
         };
         int inputSize = PositiveInt(metadata, "input_size");
         int hiddenSize = PositiveInt(metadata, "hidden_size");
@@ -181,6 +182,15 @@ public static class ModelCheckpoint
         }
         return new LoadedModel(new SequenceModel(options, outputSize, parameters), vocabulary, hyperParameters);
     }
+
+    /// <summary>The <c>cell</c> metadata value: PyTorch's module name in lower case (<c>nn.LSTM</c> → <c>lstm</c>).</summary>
+    private static string CellName(CellKind cell) => cell switch
+    {
+        CellKind.Lstm => "lstm",
+        CellKind.Gru => "gru",
+        CellKind.Rnn => "rnn",
+        _ => throw new ArgumentOutOfRangeException(nameof(cell), cell, "Unknown cell kind."),
+    };
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 

@@ -20,8 +20,7 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Theory]
-    [InlineData(CellKind.Lstm)]
-    [InlineData(CellKind.Rnn)]
+    [MemberData(nameof(CellCases.Cells), MemberType = typeof(CellCases))]
     public void SaveThenLoad_GivesIdenticalParametersAndOutputs(CellKind cell)
     {
         Vocabulary vocabulary = Vocabulary.FromText("In the beginning God created the heaven and the earth.\n");
@@ -47,17 +46,27 @@ public sealed class CheckpointTests : IDisposable
             new TextSampler(loaded.Model, vocabulary).Generate(80, 1f, seed: 9).Text);
     }
 
-    [Fact]
-    public void Save_WritesPyTorchNamesAndShapes()
+    [Theory]
+    [MemberData(nameof(CellCases.Cells), MemberType = typeof(CellCases))]
+    public void Save_WritesPyTorchNamesAndShapes(CellKind cell)
     {
         const int vocabulary = 5, hidden = 3;
-        var model = new SequenceModel(RecurrentOptions.Lstm(vocabulary, hidden, numLayers: 2), vocabulary, seed: 1);
+        var model = new SequenceModel(new RecurrentOptions(cell, vocabulary, hidden, numLayers: 2), vocabulary, seed: 1);
         SafeTensorsFile file = SafeTensorsFile.Parse(ModelCheckpoint.CreateWriter(model).ToArray());
-        // nn.LSTM(5, 3, num_layers=2) + nn.Linear(3, 5) named fc, written out by hand from PyTorch's documentation.
+        // nn.LSTM / nn.GRU / nn.RNN(5, 3, num_layers=2) + nn.Linear(3, 5) named fc, written out by hand from PyTorch's
+        // documentation: weight_ih_l0 is (4·hidden, input) for an LSTM (W_ii|W_if|W_ig|W_io), (3·hidden, input) for a GRU
+        // (W_ir|W_iz|W_in) and (hidden, input) for an RNN.
+        (string name, long rows) = cell switch
+        {
+            CellKind.Lstm => ("lstm", 12L),
+            CellKind.Gru => ("gru", 9L),
+            CellKind.Rnn => ("rnn", 3L),
+            _ => throw new ArgumentOutOfRangeException(nameof(cell)),
+        };
         var expected = new Dictionary<string, long[]>
         {
-            ["weight_ih_l0"] = [12, 5], ["weight_hh_l0"] = [12, 3], ["bias_ih_l0"] = [12], ["bias_hh_l0"] = [12],
-            ["weight_ih_l1"] = [12, 3], ["weight_hh_l1"] = [12, 3], ["bias_ih_l1"] = [12], ["bias_hh_l1"] = [12],
+            ["weight_ih_l0"] = [rows, 5], ["weight_hh_l0"] = [rows, 3], ["bias_ih_l0"] = [rows], ["bias_hh_l0"] = [rows],
+            ["weight_ih_l1"] = [rows, 3], ["weight_hh_l1"] = [rows, 3], ["bias_ih_l1"] = [rows], ["bias_hh_l1"] = [rows],
             ["fc.weight"] = [5, 3], ["fc.bias"] = [5],
         };
         Assert.Equal(expected.Keys.Order(), file.Tensors.Select(t => t.Name).Order());
@@ -66,7 +75,7 @@ public sealed class CheckpointTests : IDisposable
             Assert.Equal(expected[t.Name], t.Shape.ToArray());
             Assert.Equal(model.Parameters[t.Name].ToArray(), file.Read(t.Name));
         }
-        Assert.Equal("lstm", file.Metadata["cell"]);
+        Assert.Equal(name, file.Metadata["cell"]);
         Assert.Equal("3", file.Metadata["hidden_size"]);
         Assert.Equal("2", file.Metadata["num_layers"]);
     }
@@ -90,6 +99,28 @@ public sealed class CheckpointTests : IDisposable
         Assert.Contains("'fc.weight'", e.Message, StringComparison.Ordinal);
         Assert.Contains("[3, 4]", e.Message, StringComparison.Ordinal); // as written
         Assert.Contains("[4, 3]", e.Message, StringComparison.Ordinal); // as expected
+    }
+
+    [Theory]
+    [InlineData("foo")]
+    [InlineData("GRU")] // the names are lower case, as written
+    [InlineData("")]
+    public void Load_UnknownCell_FailsNamingTheValueAndTheChoices(string cell)
+    {
+        var model = new SequenceModel(RecurrentOptions.Gru(4, 3), 4, seed: 1);
+        string path = WriteVariant(model, skip: null, reshape: null, metadata: ("cell", cell));
+        var e = Assert.Throws<SafeTensorsFormatException>(() => ModelCheckpoint.Load(path));
+        Assert.Equal($"Checkpoint metadata 'cell' is '{cell}'; expected 'lstm', 'gru' or 'rnn'.", e.Message);
+    }
+
+    [Fact]
+    public void Load_GruCheckpointWithLstmShapes_FailsNamingTheTensor()
+    {
+        // An LSTM's tensors under a GRU's metadata: weight_ih_l0 has 4·H rows where a GRU has 3·H.
+        var lstm = new SequenceModel(RecurrentOptions.Lstm(4, 3), 4, seed: 1);
+        string path = WriteVariant(lstm, skip: null, reshape: null, metadata: ("cell", "gru"));
+        var e = Assert.Throws<SafeTensorsFormatException>(() => ModelCheckpoint.Load(path));
+        Assert.Contains("'weight_ih_l0' has shape [12, 4]; expected [9, 4]", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -151,13 +182,13 @@ public sealed class CheckpointTests : IDisposable
         return all;
     }
 
-    /// <summary>A checkpoint with valid metadata but one tensor left out or stored transposed.</summary>
-    private string WriteVariant(SequenceModel model, string? skip, string? reshape)
+    /// <summary>A checkpoint of <paramref name="model"/> with one tensor left out or stored transposed, or one metadata value replaced.</summary>
+    private string WriteVariant(SequenceModel model, string? skip, string? reshape, (string Key, string Value)? metadata = null)
     {
         SafeTensorsFile good = SafeTensorsFile.Parse(ModelCheckpoint.CreateWriter(model).ToArray());
         var writer = new SafeTensorsWriter();
         foreach ((string key, string value) in good.Metadata)
-            writer.AddMetadata(key, value);
+            writer.AddMetadata(key, key == metadata?.Key ? metadata.Value.Value : value);
         foreach (ParameterTensor t in model.Parameters.Tensors)
         {
             if (t.Name == skip)
