@@ -60,7 +60,8 @@ internal static class GradCheckCommand
 
     public static int Run(CliContext context, GradCheckSettings s)
     {
-        long work = (long)s.Steps * s.Batch * s.Hidden * (s.InputSize + s.Hidden) * s.Layers * (s.Cell == CellKind.Lstm ? 4 : 1);
+        var options = new RecurrentOptions(s.Cell, s.InputSize, s.Hidden, s.Layers);
+        long work = (long)s.Steps * s.Batch * s.Hidden * (s.InputSize + s.Hidden) * s.Layers * options.GateCount;
         if (work > 50_000_000)
             throw new CliException("These sizes would take very long in the float64 finite-difference check; use smaller --hidden, --input, --steps or --batch.");
         TextWriter output = context.Output;
@@ -92,7 +93,6 @@ internal static class GradCheckCommand
         }
 
         output.WriteLine($"(2) fast float model vs the float64 reference: allowance {AbsoluteTolerance:G} + {RelativeTolerance:G}·|reference|");
-        var options = new RecurrentOptions(s.Cell, s.InputSize, s.Hidden, s.Layers);
         var model = new SequenceModel(options, s.Classes, seed: 0);
         foreach ((string name, double[] values) in reference.NamedParameters())
         {

@@ -9,7 +9,7 @@ using SimdLstm.Training;
 namespace SimdLstm.Cli;
 
 /// <summary>
-/// The command-line program: <c>train</c> (a character-level LSTM on a text), <c>sample</c>, <c>binary-add</c> and
+/// The command-line program: <c>train</c> (a character-level LSTM, GRU or RNN on a text), <c>sample</c>, <c>binary-add</c> and
 /// <c>gradcheck</c>. With no arguments it runs <c>train</c> with its defaults on the embedded corpus.
 /// </summary>
 internal static class Program
@@ -32,7 +32,7 @@ internal static class Program
         if (args.Length == 0)
             args = ["train"];
         var context = new CliContext(output, error, ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected);
-        RootCommand root = new("SimdLstm: char-level LSTM/RNN training, sampling, binary addition and gradient checks on the CPU.")
+        RootCommand root = new("SimdLstm: char-level LSTM/GRU/RNN training, sampling, binary addition and gradient checks on the CPU.")
         {
             TrainCommand.Create(context),
             SampleCommand.Create(context),

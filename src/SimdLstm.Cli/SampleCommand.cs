@@ -49,7 +49,7 @@ internal static class SampleCommand
         SampleResult result = sampler.Generate(length, temperature, seed, prime);
         context.Output.Write(prime);
         context.Output.WriteLine(result.Text);
-        context.Output.WriteLine(TrainCommand.Invariant(result.MicrosecondsPerCharacter, "F2") + $" µs per character ({length} characters, {loaded.Model.Options.Cell} H={loaded.Model.Options.HiddenSize} layers={loaded.Model.Options.NumLayers})");
+        context.Output.WriteLine(TrainCommand.Invariant(result.MicrosecondsPerCharacter, "F2") + $" µs per character ({length} characters, {loaded.Model.Options.Cell.ToString().ToUpperInvariant()} H={loaded.Model.Options.HiddenSize} layers={loaded.Model.Options.NumLayers})");
         return 0;
     }
 }

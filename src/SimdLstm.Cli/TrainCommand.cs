@@ -31,7 +31,7 @@ internal static class TrainCommand
         var evalEvery = CommonOptions.Int("--eval-every", "Steps between validation evaluations, checkpoints and samples", 250);
         var sampleLength = CommonOptions.Int("--sample-length", "Characters of each generated sample", 300, minimum: 0);
         var temperature = new Option<float>("--temperature") { Description = "Sampling temperature of the samples", DefaultValueFactory = _ => 0.8f };
-        var command = new Command("train", "Train a character-level LSTM/RNN language model (the default command)")
+        var command = new Command("train", "Train a character-level LSTM, GRU or RNN language model (the default command)")
         {
             corpus, cell, hidden, layers, seqLen, batch, steps, lr, clip, seed, checkpoint, evalEvery, sampleLength, temperature,
         };

@@ -2,6 +2,8 @@ using System;
 using System.IO;
 using System.Linq;
 using SimdLstm.Cli;
+using SimdLstm.Serialization;
+using SimdLstm.Training;
 using Xunit;
 
 namespace SimdLstm.Tests.Cli;
@@ -21,7 +23,9 @@ public sealed class ProgramTests : IDisposable
     [InlineData("sample --checkpoint /nonexistent/dir/model.safetensors", "does not exist")]
     [InlineData("train --hidden abc", "--hidden")]
     [InlineData("train --hidden 0", "--hidden must be at least 1")]
-    [InlineData("train --cell gru", "gru")]
+    [InlineData("train --cell foo", "--cell must be lstm, gru or rnn but is 'foo'.")]
+    [InlineData("sample --cell gru", "--cell")] // sample takes the cell from the checkpoint
+    [InlineData("gradcheck --cell foo", "--cell must be lstm, gru or rnn but is 'foo'.")]
     [InlineData("train --lr -1", "--lr")]
     [InlineData("train --corpus /nonexistent/corpus.txt", "does not exist")]
     [InlineData("gradcheck --steps 0", "--steps")]
@@ -51,13 +55,13 @@ public sealed class ProgramTests : IDisposable
     }
 
     [Theory]
-    [InlineData("lstm")]
-    [InlineData("rnn")]
-    public void GradCheck_Passes(string cell)
+    [MemberData(nameof(CellCases.Cells), MemberType = typeof(CellCases))]
+    public void GradCheck_Passes(CellKind cell)
     {
-        (int code, string output, string error) = Run(["gradcheck", "--cell", cell]);
+        (int code, string output, string error) = Run(["gradcheck", "--cell", cell.ToString().ToLowerInvariant()]);
         Assert.Equal("", error);
         Assert.Equal(0, code);
+        Assert.StartsWith(cell.ToString().ToUpperInvariant() + " I=", output, StringComparison.Ordinal);
         Assert.Contains("gradcheck passed", output, StringComparison.Ordinal);
         Assert.DoesNotContain("FAIL", output, StringComparison.Ordinal);
         Assert.Contains("weight_hh_l1", output, StringComparison.Ordinal);
@@ -89,6 +93,88 @@ public sealed class ProgramTests : IDisposable
         (code, _, error) = Run(["sample", "--checkpoint", checkpoint, "--prime", "Zebra#"]);
         Assert.Equal(Program.ErrorExitCode, code);
         Assert.Contains("not in the checkpoint's vocabulary", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("lstm", CellKind.Lstm)]
+    [InlineData("gru", CellKind.Gru)]
+    [InlineData("GRU", CellKind.Gru)]
+    [InlineData("Rnn", CellKind.Rnn)]
+    public void ParseCell_AcceptsEachNameInAnyCase(string text, CellKind expected) =>
+        Assert.Equal(expected, CommonOptions.ParseCell(text));
+
+    [Theory]
+    [InlineData("foo")]
+    [InlineData("")]
+    [InlineData(null)]
+    [InlineData("gru ")]
+    public void ParseCell_RejectsAnythingElse(string? text)
+    {
+        var e = Assert.Throws<CliException>(() => CommonOptions.ParseCell(text));
+        Assert.Equal($"--cell must be lstm, gru or rnn but is '{text}'.", e.Message);
+    }
+
+    [Fact]
+    public void Help_NamesEveryCell()
+    {
+        foreach (string command in new[] { "train", "gradcheck" })
+        {
+            (int code, string output, _) = Run([command, "--help"]);
+            Assert.Equal(0, code);
+            Assert.Contains("lstm, gru or rnn", output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void TrainGruThenSample_CheckpointIsAGruAndSamples()
+    {
+        string checkpoint = Path.Combine(_directory, "gru.safetensors");
+        (int code, string output, string error) = Run(
+            ["train", "--cell", "gru", "--hidden", "12", "--layers", "2", "--seq-len", "8", "--batch", "4", "--steps", "20", "--eval-every", "10",
+             "--sample-length", "20", "--checkpoint", checkpoint]);
+        Assert.Equal("", error);
+        Assert.Equal(0, code);
+        Assert.Contains("GRU H=12 layers=2", output, StringComparison.Ordinal);
+        Assert.Contains("validation loss", output, StringComparison.Ordinal);
+
+        LoadedModel loaded = ModelCheckpoint.Load(checkpoint);
+        Assert.Equal(CellKind.Gru, loaded.Model.Options.Cell);
+        Assert.Equal(12, loaded.Model.Options.HiddenSize);
+        Assert.Equal(2, loaded.Model.Options.NumLayers);
+        Assert.Equal(new[] { 3 * 12, loaded.Vocabulary!.Count }, loaded.Model.Parameters.Tensors.Single(t => t.Name == "weight_ih_l0").Shape);
+        Assert.All(loaded.Model.Parameters.Span.ToArray(), p => Assert.True(float.IsFinite(p)));
+
+        (code, output, error) = Run(["sample", "--checkpoint", checkpoint, "--length", "50", "--prime", "And", "--seed", "2"]);
+        Assert.Equal("", error);
+        Assert.Equal(0, code);
+        Assert.StartsWith("And", output, StringComparison.Ordinal);
+        Assert.Contains("µs per character (50 characters, GRU H=12 layers=2)", output, StringComparison.Ordinal);
+        // The prime and 50 generated characters (which may hold line breaks), then one line of timing.
+        output = output.ReplaceLineEndings("\n");
+        string text = output[..output.LastIndexOf('\n', output.Length - 2)];
+        Assert.Equal("And".Length + 50, text.Length);
+        Assert.All(text, c => Assert.True(loaded.Vocabulary.TryGetId(c, out _)));
+    }
+
+    [Fact]
+    public void Sample_CheckpointWithUnknownCell_OneErrorLineNamingIt()
+    {
+        Vocabulary vocabulary = Vocabulary.FromText("abc \n");
+        var model = new SequenceModel(RecurrentOptions.Gru(vocabulary.Count, 4), vocabulary.Count, seed: 1);
+        SafeTensorsFile good = SafeTensorsFile.Parse(ModelCheckpoint.CreateWriter(model, vocabulary).ToArray());
+        var writer = new SafeTensorsWriter();
+        foreach ((string key, string value) in good.Metadata)
+            writer.AddMetadata(key, key == "cell" ? "lru" : value);
+        foreach (ParameterTensor t in model.Parameters.Tensors)
+            writer.AddCopy(t.Name, [.. t.Shape], model.Parameters[t.Name].Span);
+        Directory.CreateDirectory(_directory);
+        string path = Path.Combine(_directory, "lru.safetensors");
+        writer.Save(path);
+
+        (int code, string output, string error) = Run(["sample", "--checkpoint", path]);
+        Assert.Equal(Program.ErrorExitCode, code);
+        Assert.Equal("", output);
+        Assert.Equal("error: Checkpoint metadata 'cell' is 'lru'; expected 'lstm', 'gru' or 'rnn'.", error.TrimEnd());
     }
 
     private static (int Code, string Output, string Error) Run(string[] args)
