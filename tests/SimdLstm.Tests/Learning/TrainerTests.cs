@@ -39,15 +39,16 @@ public class TrainerTests
         Assert.Contains("got 9", e.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Trainer_SameSeed_GivesIdenticalLosses()
+    [Theory]
+    [MemberData(nameof(CellCases.Cells), MemberType = typeof(CellCases))]
+    public void Trainer_SameSeed_GivesIdenticalLosses(CellKind cell)
     {
         Assert.Equal(Run(seed: 5), Run(seed: 5));
         Assert.NotEqual(Run(seed: 5), Run(seed: 6));
 
-        static List<float> Run(int seed)
+        List<float> Run(int seed)
         {
-            (SequenceTrainer trainer, _) = Create(seed);
+            (SequenceTrainer trainer, _) = Create(seed, cell: cell);
             var losses = new List<float>();
             for (int i = 0; i < 15; i++)
                 losses.Add(trainer.Step());
@@ -56,10 +57,11 @@ public class TrainerTests
         }
     }
 
-    [Fact]
-    public void Trainer_Step_AllocatesNothingAfterWarmUp()
+    [Theory]
+    [MemberData(nameof(CellCases.Cells), MemberType = typeof(CellCases))]
+    public void Trainer_Step_AllocatesNothingAfterWarmUp(CellKind cell)
     {
-        (SequenceTrainer trainer, _) = Create(seed: 1);
+        (SequenceTrainer trainer, _) = Create(seed: 1, cell: cell);
         for (int i = 0; i < 5; i++)
             trainer.Step();
         // 40 steps per window: more than one epoch, so the wrap-around (state reset) is covered too.
@@ -115,14 +117,14 @@ public class TrainerTests
         Assert.True(summary.TokensPerSecond > 0);
     }
 
-    private static (SequenceTrainer, SequenceModel) Create(int seed, NonFiniteNormPolicy policy = NonFiniteNormPolicy.SkipStep)
+    private static (SequenceTrainer, SequenceModel) Create(int seed, NonFiniteNormPolicy policy = NonFiniteNormPolicy.SkipStep, CellKind cell = CellKind.Lstm)
     {
         const int vocabulary = 7;
         var random = new Random(99);
         int[] tokens = new int[400];
         for (int i = 0; i < tokens.Length; i++)
             tokens[i] = (i % 5 == 0) ? random.Next(vocabulary) : (tokens[i - 1] + 1) % vocabulary; // mostly predictable
-        var model = new SequenceModel(RecurrentOptions.Lstm(vocabulary, 8, numLayers: 2), vocabulary, seed);
+        var model = new SequenceModel(new RecurrentOptions(cell, vocabulary, 8, numLayers: 2), vocabulary, seed);
         var trainer = new SequenceTrainer(
             model, new Adam(model.Parameters.Length, 1e-2f), tokens.AsMemory(0, 320), tokens.AsMemory(320),
             new SequenceTrainerOptions { SequenceLength = 6, BatchSize = 4, NonFinitePolicy = policy });
