@@ -2,6 +2,7 @@ using System;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace SimdLstm;
 
@@ -96,15 +97,31 @@ public static partial class Kernels
 }
 
 /// <summary>
-/// The GRU pointwise loops (gate q of unit j at q·stride + j). Every element is computed alone by operators that give the
-/// same bits on every width, so any split of the units gives the whole call's values.
+/// The GRU pointwise loops (gate q of unit j at q·stride + j), in the shape of <see cref="LstmPointwise"/>: whole Vector256
+/// blocks, then at most one Vector128 block, then single elements. Every element is computed alone by operators that give
+/// the same bits on every width, so the remainder matches what the main loop would have computed and any split of the
+/// units gives the whole call's values. Each block loads all its inputs before it stores, and reads and writes only its
+/// own units, so h = hPrev (in place) is safe: no block re-reads an element another block has written.
 /// </summary>
 internal static class GruPointwise
 {
     /// <summary>Forward for units [<paramref name="start"/>, <paramref name="end"/>); h may be exactly hPrev.</summary>
     public static void ForwardRange(ref float gates, ref float recurrent, ref float hPrev, ref float h, nuint start, nuint end, nuint stride)
     {
-        for (nuint j = start; j < end; j++)
+        nuint j = start;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; j + (nuint)Vector256<float>.Count <= end; j += (nuint)Vector256<float>.Count)
+                Forward256(ref gates, ref recurrent, ref hPrev, ref h, j, stride);
+        }
+
+        if (Vector128.IsHardwareAccelerated)
+        {
+            for (; j + (nuint)Vector128<float>.Count <= end; j += (nuint)Vector128<float>.Count)
+                Forward128(ref gates, ref recurrent, ref hPrev, ref h, j, stride);
+        }
+
+        for (; j < end; j++)
             ForwardScalar(ref gates, ref recurrent, ref hPrev, ref h, j, stride);
     }
 
@@ -112,8 +129,49 @@ internal static class GruPointwise
         ref float dHPrev, int hiddenSize)
     {
         nuint n = (nuint)hiddenSize;
-        for (nuint j = 0; j < n; j++)
+        nuint j = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; j + (nuint)Vector256<float>.Count <= n; j += (nuint)Vector256<float>.Count)
+                Backward256(ref gates, ref recurrent, ref hPrev, ref dH, ref dGates, ref dRecurrent, ref dHPrev, j, n);
+        }
+
+        if (Vector128.IsHardwareAccelerated)
+        {
+            for (; j + (nuint)Vector128<float>.Count <= n; j += (nuint)Vector128<float>.Count)
+                Backward128(ref gates, ref recurrent, ref hPrev, ref dH, ref dGates, ref dRecurrent, ref dHPrev, j, n);
+        }
+
+        for (; j < n; j++)
             BackwardScalar(ref gates, ref recurrent, ref hPrev, ref dH, ref dGates, ref dRecurrent, ref dHPrev, j, n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Forward256(ref float gates, ref float recurrent, ref float hPrev, ref float h, nuint j, nuint n)
+    {
+        Vector256<float> r = SigmoidOperator.Invoke(Vector256.LoadUnsafe(ref gates, j) + Vector256.LoadUnsafe(ref recurrent, j));
+        Vector256<float> z = SigmoidOperator.Invoke(Vector256.LoadUnsafe(ref gates, n + j) + Vector256.LoadUnsafe(ref recurrent, n + j));
+        Vector256<float> candidate = TanhOperator.Invoke(
+            MultiplyAdd.Invoke(r, Vector256.LoadUnsafe(ref recurrent, 2 * n + j), Vector256.LoadUnsafe(ref gates, 2 * n + j)));
+        Vector256<float> previous = Vector256.LoadUnsafe(ref hPrev, j);
+        r.StoreUnsafe(ref gates, j);
+        z.StoreUnsafe(ref gates, n + j);
+        candidate.StoreUnsafe(ref gates, 2 * n + j);
+        MultiplyAdd.Invoke(z, previous - candidate, candidate).StoreUnsafe(ref h, j);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Forward128(ref float gates, ref float recurrent, ref float hPrev, ref float h, nuint j, nuint n)
+    {
+        Vector128<float> r = SigmoidOperator.Invoke(Vector128.LoadUnsafe(ref gates, j) + Vector128.LoadUnsafe(ref recurrent, j));
+        Vector128<float> z = SigmoidOperator.Invoke(Vector128.LoadUnsafe(ref gates, n + j) + Vector128.LoadUnsafe(ref recurrent, n + j));
+        Vector128<float> candidate = TanhOperator.Invoke(
+            MultiplyAdd.Invoke(r, Vector128.LoadUnsafe(ref recurrent, 2 * n + j), Vector128.LoadUnsafe(ref gates, 2 * n + j)));
+        Vector128<float> previous = Vector128.LoadUnsafe(ref hPrev, j);
+        r.StoreUnsafe(ref gates, j);
+        z.StoreUnsafe(ref gates, n + j);
+        candidate.StoreUnsafe(ref gates, 2 * n + j);
+        MultiplyAdd.Invoke(z, previous - candidate, candidate).StoreUnsafe(ref h, j);
     }
 
     private static void ForwardScalar(ref float gates, ref float recurrent, ref float hPrev, ref float h, nuint j, nuint n)
@@ -126,6 +184,46 @@ internal static class GruPointwise
         Unsafe.Add(ref gates, n + j) = z;
         Unsafe.Add(ref gates, 2 * n + j) = candidate;
         Unsafe.Add(ref h, j) = MultiplyAdd.Invoke(z, previous - candidate, candidate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Backward256(ref float gates, ref float recurrent, ref float hPrev, ref float dH, ref float dGates, ref float dRecurrent,
+        ref float dHPrev, nuint j, nuint n)
+    {
+        Vector256<float> r = Vector256.LoadUnsafe(ref gates, j);
+        Vector256<float> z = Vector256.LoadUnsafe(ref gates, n + j);
+        Vector256<float> candidate = Vector256.LoadUnsafe(ref gates, 2 * n + j);
+        Vector256<float> dh = Vector256.LoadUnsafe(ref dH, j);
+        Vector256<float> dn = dh * (Vector256<float>.One - z) * TanhDerivativeOperator.Invoke(candidate);
+        Vector256<float> dr = dn * Vector256.LoadUnsafe(ref recurrent, 2 * n + j) * SigmoidDerivativeOperator.Invoke(r);
+        Vector256<float> dz = dh * (Vector256.LoadUnsafe(ref hPrev, j) - candidate) * SigmoidDerivativeOperator.Invoke(z);
+        dr.StoreUnsafe(ref dGates, j);
+        dz.StoreUnsafe(ref dGates, n + j);
+        dn.StoreUnsafe(ref dGates, 2 * n + j);
+        dr.StoreUnsafe(ref dRecurrent, j);
+        dz.StoreUnsafe(ref dRecurrent, n + j);
+        (dn * r).StoreUnsafe(ref dRecurrent, 2 * n + j);
+        (dh * z).StoreUnsafe(ref dHPrev, j);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Backward128(ref float gates, ref float recurrent, ref float hPrev, ref float dH, ref float dGates, ref float dRecurrent,
+        ref float dHPrev, nuint j, nuint n)
+    {
+        Vector128<float> r = Vector128.LoadUnsafe(ref gates, j);
+        Vector128<float> z = Vector128.LoadUnsafe(ref gates, n + j);
+        Vector128<float> candidate = Vector128.LoadUnsafe(ref gates, 2 * n + j);
+        Vector128<float> dh = Vector128.LoadUnsafe(ref dH, j);
+        Vector128<float> dn = dh * (Vector128<float>.One - z) * TanhDerivativeOperator.Invoke(candidate);
+        Vector128<float> dr = dn * Vector128.LoadUnsafe(ref recurrent, 2 * n + j) * SigmoidDerivativeOperator.Invoke(r);
+        Vector128<float> dz = dh * (Vector128.LoadUnsafe(ref hPrev, j) - candidate) * SigmoidDerivativeOperator.Invoke(z);
+        dr.StoreUnsafe(ref dGates, j);
+        dz.StoreUnsafe(ref dGates, n + j);
+        dn.StoreUnsafe(ref dGates, 2 * n + j);
+        dr.StoreUnsafe(ref dRecurrent, j);
+        dz.StoreUnsafe(ref dRecurrent, n + j);
+        (dn * r).StoreUnsafe(ref dRecurrent, 2 * n + j);
+        (dh * z).StoreUnsafe(ref dHPrev, j);
     }
 
     private static void BackwardScalar(ref float gates, ref float recurrent, ref float hPrev, ref float dH, ref float dGates, ref float dRecurrent,

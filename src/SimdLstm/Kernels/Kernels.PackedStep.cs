@@ -9,11 +9,12 @@ public static partial class Kernels
 {
     // Gate panels: the layout a batch-1 recurrent step streams its weights in.
     //
-    // A gate matrix W [G·H, K] (PyTorch order: G blocks of H rows, one per gate) is regrouped into blocks of
-    // PanelRows = 64 rows. Block j holds, for each gate q, the U = 64 / G consecutive units [j·U, j·U + U) of that gate,
-    // so panel row r = q·U + u is W's row q·H + j·U + u; for an LSTM (G = 4) a block is i, f, g and o of 16 units, for an
-    // RNN (G = 1) 64 units. Inside a block the 64 values of each column are contiguous: element (j, k, r) is at
-    // (j·K + k)·64 + r, and rows of units at or beyond H are zero. A step then reads the weights as one sequential stream,
+    // A gate matrix W [G·H, K] (PyTorch order: G blocks of H rows, one per gate; any G from 1 to 64) is regrouped into
+    // blocks of PanelRows = 64 rows. Block j holds, for each gate q, the U = ⌊64 / G⌋ consecutive units [j·U, j·U + U) of
+    // that gate, so panel row r = q·U + u (r < G·U) is W's row q·H + j·U + u; for an LSTM (G = 4) a block is i, f, g and o
+    // of 16 units, for an RNN (G = 1) 64 units, for a GRU (G = 3) r, z and n of 21 units in rows 0..62. Inside a block the
+    // 64 values of each column are contiguous: element (j, k, r) is at (j·K + k)·64 + r; rows of units at or beyond H,
+    // and the rows G·U..63 when G does not divide 64 (row 63 for a GRU), are zero. A step then reads the weights as one sequential stream,
     // and the product for one block is 64 rows wide: eight Vector256 accumulators, one broadcast of x[k] and eight
     // loads per column, no horizontal reduction. oneDNN's RNN primitive packs its weights in the same spirit (panels of
     // output columns streamed by a register-blocked kernel); the sizes here are this project's own.
@@ -24,7 +25,10 @@ public static partial class Kernels
     /// <summary>Rows in one gate panel block.</summary>
     internal const int PanelRows = 64;
 
-    /// <summary>Blocks of <see cref="PanelRows"/> rows covering the G·H rows of a gate matrix.</summary>
+    /// <summary>
+    /// Blocks of <see cref="PanelRows"/> rows covering the G·H rows of a gate matrix: ⌈H / U⌉ with U = ⌊64 / G⌋ units of each
+    /// gate per block (G in 1..64, validated by the callers that take a packed matrix).
+    /// </summary>
     internal static int PanelBlocks(int gateCount, int hiddenSize)
     {
         int units = PanelRows / gateCount;
@@ -45,7 +49,7 @@ public static partial class Kernels
     /// Packs W [<paramref name="gateCount"/>·<paramref name="hiddenSize"/>, <paramref name="cols"/>] (row-major, PyTorch's
     /// gate order) into gate panels for <see cref="GatePanelGemv"/>.
     /// </summary>
-    /// <exception cref="ArgumentException">G does not divide 64, a size is negative, or a span length differs from its shape.</exception>
+    /// <exception cref="ArgumentException">G is not in 1..64, a size is negative, or a span length differs from its shape.</exception>
     internal static void PackGatePanels(ReadOnlySpan<float> w, int gateCount, int hiddenSize, int cols, Span<float> packed)
     {
         ValidateGates(gateCount, hiddenSize);
@@ -61,8 +65,9 @@ public static partial class Kernels
             Span<float> block = packed.Slice(j * cols * PanelRows, cols * PanelRows);
             for (int r = 0; r < PanelRows; r++)
             {
+                // Rows past G·U (when G does not divide 64) belong to no gate: r / U would be G.
                 int q = r / units, unit = j * units + r % units;
-                if (unit >= hiddenSize)
+                if (q >= gateCount || unit >= hiddenSize)
                 {
                     for (int k = 0; k < cols; k++)
                         block[k * PanelRows + r] = 0f;
@@ -88,7 +93,7 @@ public static partial class Kernels
     /// paths and for any alignment. Error: within (n + 2) · 2⁻²⁴ · (|y[r]| + Σ |terms|), n = colsA + colsB (a sequential
     /// sum of n terms, each product rounded once more when the multiply-add is not fused).
     /// </remarks>
-    /// <exception cref="ArgumentException">G does not divide 64, a length differs from its shape, or y overlaps an input.</exception>
+    /// <exception cref="ArgumentException">G is not in 1..64, a length differs from its shape, or y overlaps an input.</exception>
     internal static void GatePanelGemv(ReadOnlySpan<float> packedA, int colsA, ReadOnlySpan<float> xa, ReadOnlySpan<float> packedB, int colsB,
         ReadOnlySpan<float> xb, int gateCount, int hiddenSize, Span<float> y)
     {
@@ -109,7 +114,8 @@ public static partial class Kernels
 
     /// <summary>
     /// <see cref="GatePanelGemv"/> over blocks [<paramref name="blockStart"/>, <paramref name="blockEnd"/>) only, unvalidated:
-    /// the blocks' rows of y are written and no others, so disjoint block ranges may run on different threads.
+    /// the blocks' rows of y are written and no others, so disjoint block ranges may run on different threads. Either
+    /// product may be empty (0 columns, its packed matrix and x empty spans), as when the two products go to separate outputs.
     /// </summary>
     internal static void GatePanelGemvBlocks(ReadOnlySpan<float> packedA, int colsA, ReadOnlySpan<float> xa, ReadOnlySpan<float> packedB, int colsB,
         ReadOnlySpan<float> xb, int gateCount, int hiddenSize, Span<float> y, int blockStart, int blockEnd)
@@ -124,10 +130,15 @@ public static partial class Kernels
         ref float tile = ref MemoryMarshal.GetReference(tileSpan);
         for (int j = blockStart; j < blockEnd; j++)
         {
-            // The block's 64 rows of y, gathered into panel-row order (units past H read as zero and are not written back).
+            // The block's rows of y, gathered into panel-row order (units past H read as zero and are not written back). The
+            // rows G·U..63 that no gate uses (G not dividing 64) are accumulated with the others and never written back; they
+            // start every block from zero, so what they hold never depends on an earlier block (0·∞ = NaN from a
+            // non-finite x) or on the stack's contents.
             int valid = Math.Min(units, hiddenSize - j * units);
             for (int q = 0; q < gateCount; q++)
                 CopyUnits(ref Unsafe.Add(ref yr, q * hiddenSize + j * units), ref Unsafe.Add(ref tile, q * units), valid, units);
+            for (int r = gateCount * units; r < PanelRows; r++)
+                Unsafe.Add(ref tile, r) = 0f;
 
             ref float blockA = ref Unsafe.Add(ref ar, (nint)j * colsA * PanelRows);
             ref float blockB = ref Unsafe.Add(ref br, (nint)j * colsB * PanelRows);
@@ -155,8 +166,9 @@ public static partial class Kernels
         }
     }
 
-    // dst[0..valid] = src[0..valid], dst[valid..count] = 0. A whole gate chunk (16 or 64 floats, a multiple of 8) moves as
-    // Vector256 copies: the scalar loop cost about a tenth of an H = 64 LSTM step.
+    // dst[0..valid] = src[0..valid], dst[valid..count] = 0, for any 0 ≤ valid ≤ count. A gate chunk moves as Vector256
+    // copies (an LSTM's 16 or an RNN's 64 floats entirely), then at most one Vector128 copy and single floats (a GRU's 21
+    // as 16 + 4 + 1): the scalar loop cost about a tenth of an H = 64 LSTM step.
     private static void CopyUnits(ref float src, ref float dst, int valid, int count)
     {
         int u = 0;
@@ -164,6 +176,11 @@ public static partial class Kernels
         {
             for (; u + 8 <= valid; u += 8)
                 Vector256.LoadUnsafe(ref src, (nuint)u).StoreUnsafe(ref dst, (nuint)u);
+        }
+        if (Vector128.IsHardwareAccelerated && u + 4 <= valid)
+        {
+            Vector128.LoadUnsafe(ref src, (nuint)u).StoreUnsafe(ref dst, (nuint)u);
+            u += 4;
         }
         for (; u < valid; u++)
             Unsafe.Add(ref dst, u) = Unsafe.Add(ref src, u);
@@ -173,7 +190,8 @@ public static partial class Kernels
 
     /// <summary>
     /// y[q·H + unit] += A[q·H + unit, column] for every gate q and unit: adds one column of a packed gate matrix (the input
-    /// projection of a one-hot input). Unvalidated; <paramref name="column"/> is in [0, cols).
+    /// projection of a one-hot input). Unvalidated; <paramref name="column"/> is in [0, cols). Reads only the G·U rows of a
+    /// block that hold units, so for any G the padding rows are never added.
     /// </summary>
     internal static void GatePanelAddColumn(ReadOnlySpan<float> packed, int cols, int column, int gateCount, int hiddenSize, Span<float> y)
     {
@@ -194,8 +212,10 @@ public static partial class Kernels
 
     private static void ValidateGates(int gateCount, int hiddenSize)
     {
-        if (gateCount < 1 || PanelRows % gateCount != 0)
-            throw new ArgumentOutOfRangeException(nameof(gateCount), gateCount, $"Expected a gate count that divides {PanelRows} (1 for an RNN, 4 for an LSTM).");
+        // At least one unit of every gate in a block of PanelRows rows: U = ⌊64 / G⌋ ≥ 1.
+        if (gateCount < 1 || gateCount > PanelRows)
+            throw new ArgumentOutOfRangeException(nameof(gateCount), gateCount,
+                $"Expected a gate count from 1 to {PanelRows} (1 for an RNN, 3 for a GRU, 4 for an LSTM).");
         Guard.NonNegative(hiddenSize, nameof(hiddenSize));
         // y's length check is G·H in int: past int.MaxValue it would wrap (4 · 2³⁰ to 0) and let an empty y through to a
         // kernel that writes G·H rows.

@@ -16,6 +16,8 @@ public class AllocationTests
         var dGates = new float[4 * n];
         var c = new float[n];
         var h = new float[n];
+        var recurrent = new float[3 * n];
+        var dRecurrent = new float[3 * n];
         for (int k = 0; k < n; k++)
             x[k] = k * 0.1f - 3f;
 
@@ -38,6 +40,9 @@ public class AllocationTests
             SimdLstm.Kernels.LstmPointwiseBackward(gates, x, c, h, y, dGates, y);
             SimdLstm.Kernels.RnnPointwiseForward(x, y, RnnActivation.Tanh);
             SimdLstm.Kernels.RnnPointwiseBackward(x, h, y, RnnActivation.Relu);
+            SimdLstm.Kernels.GruPointwiseForward(gates.AsSpan(0, 3 * n), recurrent, x, h);
+            SimdLstm.Kernels.GruPointwiseForward(gates.AsSpan(0, 3 * n), recurrent, h, h);
+            SimdLstm.Kernels.GruPointwiseBackward(gates.AsSpan(0, 3 * n), recurrent, x, h, dGates.AsSpan(0, 3 * n), dRecurrent, y);
         }
 
         for (int k = 0; k < 50; k++)

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 using Xunit;
@@ -11,12 +12,16 @@ namespace SimdLstm.Tests.Kernels;
 /// and <see cref="SimdLstm.Kernels.GatePanelAddColumn"/>. The products are checked against a double-precision sum over
 /// the UNPACKED weights (so a packing mistake and a kernel mistake both show) and, bit for bit, against a float loop
 /// written here that follows the documented summation order; CI runs this class on the Vector256, Vector128-only and
-/// scalar-only paths, so the bitwise test proves every path keeps that order.
+/// scalar-only paths, so the bitwise test proves every path keeps that order. Every property runs for gate counts that
+/// divide 64 (1 an RNN, 2, 4 an LSTM) and for ones that do not (3 a GRU, 5, 7, and in the layout tests 33 and 64, one unit
+/// per gate), whose blocks hold U = ⌊64 / G⌋ units of each gate and G·U &lt; 64 used rows.
 /// </summary>
 public class GatePanelTests
 {
     private const int PanelRows = 64;
-    private static readonly int[] FewHiddenSizes = [1, 5, 16, 17];
+
+    /// <summary>Gate counts of the sweeps: dividing 64 and not.</summary>
+    private static readonly int[] SweepGateCounts = [1, 2, 3, 4, 5, 7];
 
     /// <summary>What a sweep compares the kernel's y against.</summary>
     public enum Oracle
@@ -28,18 +33,35 @@ public class GatePanelTests
         DocumentedOrder,
     }
 
-    public static TheoryData<int, Oracle> GatesAndOracles => new()
+    public static TheoryData<int, Oracle> GatesAndOracles
     {
-        { 1, Oracle.Double }, { 2, Oracle.Double }, { 4, Oracle.Double },
-        { 1, Oracle.DocumentedOrder }, { 2, Oracle.DocumentedOrder }, { 4, Oracle.DocumentedOrder },
-    };
+        get
+        {
+            var data = new TheoryData<int, Oracle>();
+            foreach (Oracle oracle in new[] { Oracle.Double, Oracle.DocumentedOrder })
+            {
+                foreach (int gateCount in SweepGateCounts)
+                    data.Add(gateCount, oracle);
+            }
+            return data;
+        }
+    }
+
+    public static TheoryData<int> SweepGates => [.. SweepGateCounts];
+
+    /// <summary>One unit, a few, 16 and 17 (an LSTM block and one more), and one block of U and U + 1 units for this G.</summary>
+    private static int[] FewHiddenSizes(int gateCount)
+    {
+        int units = PanelRows / gateCount;
+        return [.. new[] { 1, 5, 16, 17, units, units + 1 }.Distinct().Order()];
+    }
 
     [Theory]
     [MemberData(nameof(GatesAndOracles))]
     public void GatePanelGemv_MatchesOracle_EveryColumnCountOfA(int gateCount, Oracle oracle)
     {
         var random = new Random(3100 + gateCount);
-        foreach (int hiddenSize in FewHiddenSizes)
+        foreach (int hiddenSize in FewHiddenSizes(gateCount))
         {
             for (int colsA = 0; colsA <= 257; colsA++)
                 Check(gateCount, hiddenSize, colsA, random.Next(0, 40), oracle, random);
@@ -51,7 +73,7 @@ public class GatePanelTests
     public void GatePanelGemv_MatchesOracle_EveryColumnCountOfB(int gateCount, Oracle oracle)
     {
         var random = new Random(3200 + gateCount);
-        foreach (int hiddenSize in FewHiddenSizes)
+        foreach (int hiddenSize in FewHiddenSizes(gateCount))
         {
             for (int colsB = 0; colsB <= 257; colsB++)
                 Check(gateCount, hiddenSize, random.Next(0, 40), colsB, oracle, random);
@@ -72,12 +94,11 @@ public class GatePanelTests
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(4)]
+    [MemberData(nameof(SweepGates))]
     public void GatePanelGemv_ResultsDoNotDependOnAlignment(int gateCount)
     {
-        // H = 45 leaves a partial last block for every G; 37 and 70 columns leave remainders of 1 and 2 after the quarters.
+        // H = 45 leaves a partial last block for every G but 7 (5 blocks of 9); 37 and 70 columns leave remainders of 1 and 2
+        // after the quarters.
         const int hiddenSize = 45, colsA = 37, colsB = 70;
         float[] expected = RunAtOffsets(gateCount, hiddenSize, colsA, colsB, [0, 0, 0, 0, 0]);
         for (int operand = 0; operand < 5; operand++)
@@ -95,13 +116,20 @@ public class GatePanelTests
     [Theory]
     [InlineData(1, 45)]
     [InlineData(2, 45)]
+    [InlineData(3, 1)]
+    [InlineData(3, 21)]
+    [InlineData(3, 45)]
     [InlineData(4, 45)]
     [InlineData(4, 17)]
+    [InlineData(5, 45)]
+    [InlineData(7, 45)]
+    [InlineData(33, 3)]
+    [InlineData(64, 2)]
     public void GatePanelGemv_NeverWritesRowsOfUnitsBeyondHiddenSize(int gateCount, int hiddenSize)
     {
-        // The padding rows of the packed matrices hold NaN instead of zero: their accumulators become NaN, so a write-back
-        // of a padding row lands as NaN in the next gate's rows (caught by the comparison) or past the end of y (caught by
-        // the guards). y is exactly G·H long.
+        // The padding rows of the packed matrices (units past H, and the rows G·U..63 no gate uses) hold NaN instead of
+        // zero: their accumulators become NaN, so a write-back of a padding row lands as NaN in the next gate's rows (caught
+        // by the comparison) or past the end of y (caught by the guards). y is exactly G·H long.
         const int colsA = 11, colsB = 22;
         var random = new Random(3400);
         float[] wa = GemmTestMatrix.RandomVector(gateCount * hiddenSize * colsA, random);
@@ -123,8 +151,14 @@ public class GatePanelTests
     [Theory]
     [InlineData(1, 150)]
     [InlineData(2, 70)]
+    [InlineData(3, 21)]
+    [InlineData(3, 64)]
+    [InlineData(3, 100)]
     [InlineData(4, 45)]
     [InlineData(4, 64)]
+    [InlineData(5, 45)]
+    [InlineData(7, 50)]
+    [InlineData(33, 4)]
     public void GatePanelGemvBlocks_DisjointRangesEqualTheWholeCall(int gateCount, int hiddenSize)
     {
         const int colsA = 19, colsB = 33;
@@ -156,6 +190,59 @@ public class GatePanelTests
         }
     }
 
+    /// <summary>
+    /// The two products into separate outputs, as the GRU step calls the kernel (W_ih·x into y, W_hh·h into the recurrent
+    /// projection): the other operand is an empty span with 0 columns, over any split of the blocks. Each output is bitwise
+    /// the documented order with the other product empty, only the blocks' rows are written, padding rows are poisoned,
+    /// and with both products empty y is left as it was.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 70)]
+    [InlineData(3, 1)]
+    [InlineData(3, 21)]
+    [InlineData(3, 50)]
+    [InlineData(4, 45)]
+    [InlineData(7, 20)]
+    public void GatePanelGemvBlocks_SeparateProductsWithEmptyOperands(int gateCount, int hiddenSize)
+    {
+        int colsA = 13, colsB = hiddenSize, rows = gateCount * hiddenSize;
+        var random = new Random(3550 + gateCount);
+        float[] wa = GemmTestMatrix.RandomVector(rows * colsA, random), wb = GemmTestMatrix.RandomVector(rows * colsB, random);
+        float[] pa = PoisonPadding(Pack(wa, gateCount, hiddenSize, colsA), gateCount, hiddenSize, colsA);
+        float[] pb = PoisonPadding(Pack(wb, gateCount, hiddenSize, colsB), gateCount, hiddenSize, colsB);
+        float[] xa = GemmTestMatrix.RandomVector(colsA, random), xb = GemmTestMatrix.RandomVector(colsB, random);
+        float[] y0 = GemmTestMatrix.RandomVector(rows, random), recurrent0 = GemmTestMatrix.RandomVector(rows, random);
+        float[] expectedY = DocumentedOrder(wa, colsA, xa, [], 0, [], gateCount, hiddenSize, y0);
+        float[] expectedRecurrent = DocumentedOrder([], 0, [], wb, colsB, xb, gateCount, hiddenSize, recurrent0);
+        int blocks = SimdLstm.Kernels.PanelBlocks(gateCount, hiddenSize), units = PanelRows / gateCount;
+        for (int split = 0; split <= blocks; split++)
+        {
+            var y = new GuardedBuffer(y0, split % 8);
+            var recurrent = new GuardedBuffer(recurrent0, (split + 3) % 8);
+            SimdLstm.Kernels.GatePanelGemvBlocks(pa, colsA, xa, [], 0, [], gateCount, hiddenSize, y.Span, 0, split);
+            SimdLstm.Kernels.GatePanelGemvBlocks([], 0, [], pb, colsB, xb, gateCount, hiddenSize, recurrent.Span, 0, split);
+            for (int row = 0; row < rows; row++)
+            {
+                bool inRange = row % hiddenSize < split * units;
+                Assert.True(BitsEqual(inRange ? expectedY[row] : y0[row], y.Span[row]), $"split {split}: y row {row} after the first range");
+                Assert.True(BitsEqual(inRange ? expectedRecurrent[row] : recurrent0[row], recurrent.Span[row]), $"split {split}: recurrent row {row} after the first range");
+            }
+
+            SimdLstm.Kernels.GatePanelGemvBlocks(pa, colsA, xa, [], 0, [], gateCount, hiddenSize, y.Span, split, blocks);
+            SimdLstm.Kernels.GatePanelGemvBlocks([], 0, [], pb, colsB, xb, gateCount, hiddenSize, recurrent.Span, split, blocks);
+            AssertBitwiseEqual(expectedY, y.ToArray(), $"G = {gateCount}, H = {hiddenSize}: y, split at block {split} of {blocks}");
+            AssertBitwiseEqual(expectedRecurrent, recurrent.ToArray(), $"G = {gateCount}, H = {hiddenSize}: recurrent, split at block {split} of {blocks}");
+            y.AssertGuardsIntact();
+            recurrent.AssertGuardsIntact();
+        }
+
+        var untouched = new GuardedBuffer(y0, 5);
+        SimdLstm.Kernels.GatePanelGemvBlocks([], 0, [], [], 0, [], gateCount, hiddenSize, untouched.Span, 0, blocks);
+        SimdLstm.Kernels.GatePanelGemv([], 0, [], [], 0, [], gateCount, hiddenSize, untouched.Span);
+        AssertBitwiseEqual(y0, untouched.ToArray(), $"G = {gateCount}, H = {hiddenSize}: both products empty");
+        untouched.AssertGuardsIntact();
+    }
+
     [Theory]
     [InlineData(1, 1, 3)]
     [InlineData(1, 70, 5)]
@@ -164,6 +251,14 @@ public class GatePanelTests
     [InlineData(4, 17, 7)]
     [InlineData(4, 45, 1)]
     [InlineData(4, 16, 0)]
+    [InlineData(3, 1, 3)]
+    [InlineData(3, 21, 2)]
+    [InlineData(3, 22, 5)]
+    [InlineData(3, 45, 3)]
+    [InlineData(5, 13, 2)]
+    [InlineData(7, 10, 3)]
+    [InlineData(33, 2, 2)]
+    [InlineData(64, 3, 1)]
     public void PackGatePanels_PlacesEveryElementByTheDocumentedFormula(int gateCount, int hiddenSize, int cols)
     {
         // Distinct values, so each element of W can be found exactly once in the packed form.
@@ -188,10 +283,11 @@ public class GatePanelTests
             {
                 for (int r = 0; r < PanelRows; r++)
                 {
-                    // Documented: element (j, k, r) at (j·K + k)·64 + r is W's row q·H + j·U + u, r = q·U + u; zero past H.
+                    // Documented: element (j, k, r) at (j·K + k)·64 + r is W's row q·H + j·U + u, r = q·U + u < G·U; zero past H
+                    // and in the rows G·U..63.
                     int q = r / units, unit = j * units + r % units;
                     float actual = packed.Span[(j * cols + k) * PanelRows + r];
-                    float expected = unit < hiddenSize ? w[(q * hiddenSize + unit) * cols + k] : 0f;
+                    float expected = q < gateCount && unit < hiddenSize ? w[(q * hiddenSize + unit) * cols + k] : 0f;
                     Assert.True(BitsEqual(expected, actual), $"block {j}, column {k}, panel row {r}: expected {expected}, got {actual}");
                     if (actual != 0)
                         found++;
@@ -207,6 +303,12 @@ public class GatePanelTests
     [InlineData(2, 33)]
     [InlineData(4, 17)]
     [InlineData(4, 45)]
+    [InlineData(3, 1)]
+    [InlineData(3, 21)]
+    [InlineData(3, 45)]
+    [InlineData(5, 13)]
+    [InlineData(7, 10)]
+    [InlineData(64, 2)]
     public void GatePanelAddColumn_AddsTheColumnOfW_Exactly(int gateCount, int hiddenSize)
     {
         const int cols = 9;
@@ -234,7 +336,7 @@ public class GatePanelTests
         // G = 4, H = 3 (one block), colsA = 2, colsB = 5.
         float[] pa = new float[SimdLstm.Kernels.PackedGatePanelLength(4, 3, 2)], pb = new float[SimdLstm.Kernels.PackedGatePanelLength(4, 3, 5)];
         float[] xa = new float[2], xb = new float[5];
-        AssertThrowsUntouched<ArgumentOutOfRangeException>("gateCount", y => SimdLstm.Kernels.GatePanelGemv(pa, 2, xa, pb, 5, xb, 3, 4, y), 12);
+        AssertThrowsUntouched<ArgumentOutOfRangeException>("gateCount", y => SimdLstm.Kernels.GatePanelGemv(pa, 2, xa, pb, 5, xb, 65, 3, y), 195);
         AssertThrowsUntouched<ArgumentOutOfRangeException>("gateCount", y => SimdLstm.Kernels.GatePanelGemv(pa, 2, xa, pb, 5, xb, 0, 12, y), 0);
         AssertThrowsUntouched<ArgumentOutOfRangeException>("gateCount", y => SimdLstm.Kernels.GatePanelGemv(pa, 2, xa, pb, 5, xb, -4, 3, y), 12);
         AssertThrowsUntouched<ArgumentOutOfRangeException>("gateCount", y => SimdLstm.Kernels.GatePanelGemv(pa, 2, xa, pb, 5, xb, 128, 3, y), 12);
@@ -250,6 +352,14 @@ public class GatePanelTests
         AssertThrowsUntouched<ArgumentException>("y", y => SimdLstm.Kernels.GatePanelGemv(pa, 2, xa, pb, 5, xb, 4, 3, y), 16);
         // y must be exactly G·H, not merely long enough: the padded 64 rows of the block are not part of y.
         AssertThrowsUntouched<ArgumentException>("y", y => SimdLstm.Kernels.GatePanelGemv(pa, 2, xa, pb, 5, xb, 4, 3, y), 64);
+
+        // Every G from 1 to 64 is accepted (U = ⌊64 / G⌋ ≥ 1); the same packed lengths fit G = 3, H = 4 (one block).
+        SimdLstm.Kernels.GatePanelGemv(pa, 2, xa, pb, 5, xb, 3, 4, new float[12]);
+        for (int gateCount = 1; gateCount <= PanelRows; gateCount++)
+        {
+            int blocks = SimdLstm.Kernels.PanelBlocks(gateCount, 2);
+            SimdLstm.Kernels.GatePanelGemv(new float[blocks * 3 * PanelRows], 3, new float[3], [], 0, [], gateCount, 2, new float[2 * gateCount]);
+        }
     }
 
     [Fact]
@@ -268,6 +378,8 @@ public class GatePanelTests
         // The block count of the largest sizes does not wrap either (H + 63 overflows int for H near int.MaxValue).
         Assert.Equal(1 << 25, SimdLstm.Kernels.PanelBlocks(1, int.MaxValue));
         Assert.Equal(1 << 27, SimdLstm.Kernels.PanelBlocks(4, int.MaxValue));
+        Assert.Equal(102_261_127, SimdLstm.Kernels.PanelBlocks(3, int.MaxValue)); // ⌈(2³¹ − 1) / 21⌉
+        Assert.Equal(int.MaxValue, SimdLstm.Kernels.PanelBlocks(64, int.MaxValue));
     }
 
     [Fact]
@@ -293,7 +405,8 @@ public class GatePanelTests
     {
         float[] w = new float[4 * 3 * 2];
         int length = SimdLstm.Kernels.PackedGatePanelLength(4, 3, 2);
-        AssertPackThrowsUntouched<ArgumentOutOfRangeException>("gateCount", p => SimdLstm.Kernels.PackGatePanels(w, 3, 8, 1, p), length);
+        AssertPackThrowsUntouched<ArgumentOutOfRangeException>("gateCount", p => SimdLstm.Kernels.PackGatePanels(w, 65, 8, 1, p), length);
+        AssertPackThrowsUntouched<ArgumentOutOfRangeException>("gateCount", p => SimdLstm.Kernels.PackGatePanels(w, -3, 8, 1, p), length);
         AssertPackThrowsUntouched<ArgumentOutOfRangeException>("gateCount", p => SimdLstm.Kernels.PackGatePanels(w, 0, 3, 2, p), length);
         AssertPackThrowsUntouched<ArgumentOutOfRangeException>("hiddenSize", p => SimdLstm.Kernels.PackGatePanels(w, 4, -3, 2, p), length);
         AssertPackThrowsUntouched<ArgumentOutOfRangeException>("cols", p => SimdLstm.Kernels.PackGatePanels(w, 4, 3, -2, p), length);
@@ -313,8 +426,19 @@ public class GatePanelTests
         float[] xa = GemmTestMatrix.RandomVector(colsA, random), xb = GemmTestMatrix.RandomVector(colsB, random);
         float[] y = new float[gateCount * hiddenSize];
         int blocks = SimdLstm.Kernels.PanelBlocks(gateCount, hiddenSize);
+
+        // A GRU's panels (G = 3), its two products into separate outputs.
+        const int gruGates = 3;
+        float[] gruW = GemmTestMatrix.RandomVector(gruGates * hiddenSize * colsA, random);
+        float[] gruPacked = Pack(gruW, gruGates, hiddenSize, colsA);
+        float[] gruY = new float[gruGates * hiddenSize], gruRecurrent = new float[gruGates * hiddenSize];
+        int gruBlocks = SimdLstm.Kernels.PanelBlocks(gruGates, hiddenSize);
         void Iteration()
         {
+            SimdLstm.Kernels.GatePanelGemvBlocks(gruPacked, colsA, xa, [], 0, [], gruGates, hiddenSize, gruY, 0, gruBlocks);
+            SimdLstm.Kernels.GatePanelGemvBlocks([], 0, [], gruPacked, colsA, xa, gruGates, hiddenSize, gruRecurrent, 0, gruBlocks);
+            SimdLstm.Kernels.GatePanelAddColumn(gruPacked, colsA, 3, gruGates, hiddenSize, gruY);
+            SimdLstm.Kernels.PackGatePanels(gruW, gruGates, hiddenSize, colsA, gruPacked);
             y.AsSpan().Clear();
             SimdLstm.Kernels.GatePanelGemv(pa, colsA, xa, pb, colsB, xb, gateCount, hiddenSize, y);
             SimdLstm.Kernels.GatePanelGemvBlocks(pa, colsA, xa, pb, colsB, xb, gateCount, hiddenSize, y, 1, blocks);
@@ -430,7 +554,7 @@ public class GatePanelTests
         return packed;
     }
 
-    /// <summary>Sets the packed rows of units ≥ H (documented to be zero) to NaN.</summary>
+    /// <summary>Sets the packed rows of units ≥ H and the rows G·U..63 of every block (documented to be zero) to NaN.</summary>
     private static float[] PoisonPadding(float[] packed, int gateCount, int hiddenSize, int cols)
     {
         int units = PanelRows / gateCount, blocks = SimdLstm.Kernels.PanelBlocks(gateCount, hiddenSize), poisoned = 0;
@@ -438,7 +562,7 @@ public class GatePanelTests
         {
             for (int r = 0; r < PanelRows; r++)
             {
-                if (j * units + r % units < hiddenSize)
+                if (r < gateCount * units && j * units + r % units < hiddenSize)
                     continue;
                 for (int k = 0; k < cols; k++)
                 {
@@ -448,7 +572,7 @@ public class GatePanelTests
                 }
             }
         }
-        Assert.Equal((blocks * units - hiddenSize) * gateCount * cols, poisoned);
+        Assert.Equal(((blocks * units - hiddenSize) * gateCount + blocks * (PanelRows - gateCount * units)) * cols, poisoned);
         return packed;
     }
 

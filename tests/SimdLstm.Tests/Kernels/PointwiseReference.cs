@@ -64,6 +64,55 @@ internal static class PointwiseReference
         return (dGates, dCPrev);
     }
 
+    /// <summary>
+    /// One GRU pointwise step in double (PyTorch's nn.GRU, gate blocks r, z, n) from the input projection gi [3H], the
+    /// recurrent projection gh [3H] and h₋₁: r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r·gh_n),
+    /// h = (1 − z)·n + z·h₋₁. Returns the activations r, z, n and h.
+    /// </summary>
+    public static (double[] Activations, double[] H) GruForward(ReadOnlySpan<double> gi, ReadOnlySpan<double> gh, ReadOnlySpan<double> hPrev)
+    {
+        int n = hPrev.Length;
+        var act = new double[3 * n];
+        var h = new double[n];
+        for (int j = 0; j < n; j++)
+        {
+            double r = Sigmoid(gi[j] + gh[j]);
+            double z = Sigmoid(gi[n + j] + gh[n + j]);
+            double candidate = Math.Tanh(gi[2 * n + j] + r * gh[2 * n + j]);
+            (act[j], act[n + j], act[2 * n + j]) = (r, z, candidate);
+            h[j] = (1 - z) * candidate + z * hPrev[j];
+        }
+
+        return (act, h);
+    }
+
+    /// <summary>
+    /// The GRU pointwise backward formulas in double, from the saved activations r, z, n, the recurrent projection gh
+    /// (only its n block is read), h₋₁ and dL/dh: dn = dH·(1 − z)·(1 − n²); dr = dn·gh_n·r(1 − r);
+    /// dz = dH·(h₋₁ − n)·z(1 − z); dGates = (dr, dz, dn) (the gradient of gi), dRecurrent = (dr, dz, dn·r) (of gh),
+    /// dHPrev = dH·z (of h₋₁ with gh held fixed).
+    /// </summary>
+    public static (double[] DGates, double[] DRecurrent, double[] DHPrev) GruBackward(
+        ReadOnlySpan<double> act, ReadOnlySpan<double> gh, ReadOnlySpan<double> hPrev, ReadOnlySpan<double> dH)
+    {
+        int n = hPrev.Length;
+        var dGates = new double[3 * n];
+        var dRecurrent = new double[3 * n];
+        var dHPrev = new double[n];
+        for (int j = 0; j < n; j++)
+        {
+            double r = act[j], z = act[n + j], candidate = act[2 * n + j];
+            double dn = dH[j] * (1 - z) * (1 - candidate * candidate);
+            double dr = dn * gh[2 * n + j] * r * (1 - r);
+            double dz = dH[j] * (hPrev[j] - candidate) * z * (1 - z);
+            (dGates[j], dGates[n + j], dGates[2 * n + j]) = (dr, dz, dn);
+            (dRecurrent[j], dRecurrent[n + j], dRecurrent[2 * n + j]) = (dr, dz, dn * r);
+            dHPrev[j] = dH[j] * z;
+        }
+
+        return (dGates, dRecurrent, dHPrev);
+    }
+
     public static double[] ToDouble(ReadOnlySpan<float> values)
     {
         var result = new double[values.Length];
