@@ -5,7 +5,8 @@ namespace SimdLstm.Benchmarks;
 
 /// <summary>
 /// The LSTM pointwise step for one row of H = Length: fused kernel vs the same computation from the
-/// unfused kernels vs a scalar MathF loop; and the fused backward.
+/// unfused kernels vs a scalar MathF loop; and the fused backward. The GRU pointwise step (3H gates and a
+/// separate recurrent projection) on the same H, forward and backward, for comparison.
 /// </summary>
 [Config(typeof(PointwiseBenchConfig))]
 public class LstmPointwiseBench
@@ -19,6 +20,10 @@ public class LstmPointwiseBench
     private float[] _dCNext = [];
     private float[] _dGates = [];
     private float[] _dCPrev = [];
+    private float[] _gruPre = [];
+    private float[] _gruGates = [];
+    private float[] _gruRecurrent = [];
+    private float[] _gruDRecurrent = [];
 
     [Params(64, 1024, 16384)]
     public int Length { get; set; }
@@ -48,6 +53,14 @@ public class LstmPointwiseBench
 
         _pre.CopyTo(_gates, 0);
         Kernels.LstmPointwiseForward(_gates, _cPrev, _c, _h);
+
+        _gruPre = _pre[..(3 * n)];
+        _gruRecurrent = new float[3 * n];
+        for (int k = 0; k < 3 * n; k++)
+            _gruRecurrent[k] = (float)(random.NextDouble() * 4 - 2);
+        _gruGates = (float[])_gruPre.Clone();
+        _gruDRecurrent = new float[3 * n];
+        Kernels.GruPointwiseForward(_gruGates, _gruRecurrent, _cPrev, _h);
     }
 
     [Benchmark(Baseline = true)]
@@ -93,4 +106,15 @@ public class LstmPointwiseBench
 
     [Benchmark]
     public void BackwardFused() => Kernels.LstmPointwiseBackward(_gates, _cPrev, _c, _dH, _dCNext, _dGates, _dCPrev);
+
+    [Benchmark]
+    public void GruForwardFused()
+    {
+        _gruPre.AsSpan().CopyTo(_gruGates);
+        Kernels.GruPointwiseForward(_gruGates, _gruRecurrent, _cPrev, _h);
+    }
+
+    [Benchmark]
+    public void GruBackwardFused() =>
+        Kernels.GruPointwiseBackward(_gruGates, _gruRecurrent, _cPrev, _dH, _dGates.AsSpan(0, 3 * Length), _gruDRecurrent, _dCPrev);
 }

@@ -5,7 +5,7 @@ namespace SimdLstm.Testing;
 /// <summary>
 /// The sizes of a stacked recurrent network and one run of it, in PyTorch's terms: input [T, B, I], hidden and
 /// cell state [L, B, H], <c>weight_ih_l0</c> [G·H, I], <c>weight_ih_l{l>0}</c> [G·H, H], <c>weight_hh_l{l}</c> [G·H, H],
-/// optional biases [G·H], with G = 4 for an LSTM and 1 for a vanilla RNN.
+/// optional biases [G·H], with G = 4 for an LSTM, 3 for a GRU and 1 for a vanilla RNN.
 /// </summary>
 /// <param name="InputSize">I, features per step of the first layer's input (or the vocabulary size of token inputs).</param>
 /// <param name="HiddenSize">H, units per layer.</param>
@@ -13,7 +13,7 @@ namespace SimdLstm.Testing;
 /// <param name="BatchSize">B, independent sequences.</param>
 /// <param name="Layers">L, stacked layers; layer l &gt; 0 reads layer l − 1's hidden state.</param>
 /// <param name="HasBias">Whether <c>bias_ih</c> and <c>bias_hh</c> exist.</param>
-/// <param name="Activation">The vanilla RNN's nonlinearity (ignored by an LSTM).</param>
+/// <param name="Activation">The vanilla RNN's nonlinearity (ignored by an LSTM or a GRU).</param>
 public sealed record RecurrentShape(int InputSize, int HiddenSize, int Steps, int BatchSize, int Layers, bool HasBias, RnnActivation Activation)
 {
     /// <summary>The input size of layer <paramref name="layer"/>: <see cref="InputSize"/> for layer 0, else <see cref="HiddenSize"/>.</summary>

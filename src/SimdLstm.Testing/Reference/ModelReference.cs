@@ -5,7 +5,7 @@ using SimdLstm.Testing;
 namespace SimdLstm.Testing.Reference;
 
 /// <summary>
-/// A whole language-model-style network in double precision: a stacked LSTM or RNN (from a zero initial state),
+/// A whole language-model-style network in double precision: a stacked LSTM, GRU or RNN (from a zero initial state),
 /// then a Linear head on every step's top hidden state, then softmax cross-entropy averaged over all T·B positions.
 /// Inputs are dense [T, B, I] or tokens [T, B] in [0, I) (one-hot, so I is the vocabulary size); targets are [T, B] in [0, V).
 /// </summary>

@@ -1,3 +1,5 @@
+using System;
+
 namespace SimdLstm.Testing.Reference;
 
 /// <summary>
@@ -21,6 +23,9 @@ public sealed class RecurrentForward
         Gates = new double[l][];
         Cell = new double[l][];
         Hidden = new double[l][];
+        RecurrentProjection = new double[l][];
+        if (parameters.Cell != CellKind.Gru)
+            Array.Fill(RecurrentProjection, []);
         HN = new double[l * batchSize * parameters.HiddenSize];
         CN = parameters.Cell == CellKind.Lstm ? new double[l * batchSize * parameters.HiddenSize] : [];
         H0 = [];
@@ -43,26 +48,39 @@ public sealed class RecurrentForward
     /// <summary>Hidden state after the last step: [L, B, H].</summary>
     public double[] HN { get; }
 
-    /// <summary>LSTM cell state after the last step: [L, B, H]; empty for an RNN.</summary>
+    /// <summary>LSTM cell state after the last step: [L, B, H]; empty for a GRU or an RNN.</summary>
     public double[] CN { get; }
 
     /// <summary>The initial hidden state actually used: [L, B, H].</summary>
     public double[] H0 { get; set; }
 
-    /// <summary>The initial cell state actually used: [L, B, H]; empty for an RNN.</summary>
+    /// <summary>The initial cell state actually used: [L, B, H]; empty for a GRU or an RNN.</summary>
     public double[] C0 { get; set; }
 
     /// <summary>Each layer's input sequence: [L][T, B, I_l] (layer 0: the input; layer l: layer l − 1's <see cref="Hidden"/>).</summary>
     public double[][] LayerInput { get; }
 
-    /// <summary>Pre-activations W_ih x + b_ih + W_hh h₋₁ + b_hh: [L][T, B, G·H]. Backward reads them only under a fault.</summary>
+    /// <summary>
+    /// The arguments of the gate nonlinearities: [L][T, B, G·H]. LSTM and RNN: W_ih x + b_ih + W_hh h₋₁ + b_hh. GRU: that
+    /// sum for the r and z rows, and W_in x + b_in + r ⊙ (W_hn h₋₁ + b_hn) for the n rows. Backward reads them only under a fault.
+    /// </summary>
     public double[][] PreGates { get; }
 
-    /// <summary>Activated gates: LSTM [L][T, B, 4H] rows i = σ, f = σ, g = tanh, o = σ; RNN [L][T, B, H] = h.</summary>
+    /// <summary>
+    /// Activated gates: LSTM [L][T, B, 4H] rows i = σ, f = σ, g = tanh, o = σ; GRU [L][T, B, 3H] rows r = σ, z = σ,
+    /// n = tanh; RNN [L][T, B, H] = h.
+    /// </summary>
     public double[][] Gates { get; }
 
-    /// <summary>LSTM cell state c_t: [L][T, B, H]; empty arrays for an RNN.</summary>
+    /// <summary>LSTM cell state c_t: [L][T, B, H]; empty arrays for a GRU or an RNN.</summary>
     public double[][] Cell { get; }
+
+    /// <summary>
+    /// GRU: the recurrent projection W_hh h₋₁ + b_hh, all three rows r, z, n: [L][T, B, 3H]. The GRU keeps it apart from
+    /// the input projection because r multiplies its n rows alone, and backward needs W_hn h₋₁ + b_hn for dL/dr.
+    /// Empty arrays for an LSTM or an RNN (which only ever use the sum of both projections).
+    /// </summary>
+    public double[][] RecurrentProjection { get; }
 
     /// <summary>Hidden state h_t: [L][T, B, H].</summary>
     public double[][] Hidden { get; }

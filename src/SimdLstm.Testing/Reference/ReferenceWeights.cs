@@ -5,18 +5,18 @@ using SimdLstm.Testing;
 namespace SimdLstm.Testing.Reference;
 
 /// <summary>
-/// The weights of a stacked LSTM or RNN in PyTorch's layout and names, as flat row-major double arrays. Also used,
+/// The weights of a stacked LSTM, GRU or RNN in PyTorch's layout and names, as flat row-major double arrays. Also used,
 /// zero-filled, as the gradient buffers of the same layout.
 /// </summary>
 public sealed class ReferenceWeights
 {
-    /// <summary>Creates zero-filled weights of the given shape (PyTorch's <c>nn.LSTM</c>/<c>nn.RNN</c> arguments).</summary>
-    /// <param name="cell">LSTM or vanilla RNN.</param>
+    /// <summary>Creates zero-filled weights of the given shape (PyTorch's <c>nn.LSTM</c>/<c>nn.GRU</c>/<c>nn.RNN</c> arguments).</summary>
+    /// <param name="cell">LSTM, GRU or vanilla RNN.</param>
     /// <param name="inputSize">I, features per input step.</param>
     /// <param name="hiddenSize">H, features of the hidden state.</param>
     /// <param name="layers">L, stacked layers.</param>
     /// <param name="hasBias">Whether the layers have <c>bias_ih</c> and <c>bias_hh</c>.</param>
-    /// <param name="activation">The RNN nonlinearity (unused by an LSTM).</param>
+    /// <param name="activation">The RNN nonlinearity (unused by an LSTM or a GRU).</param>
     /// <exception cref="ArgumentOutOfRangeException">A size is less than 1.</exception>
     public ReferenceWeights(CellKind cell, int inputSize, int hiddenSize, int layers, bool hasBias, RnnActivation activation = RnnActivation.Tanh)
     {
@@ -43,10 +43,10 @@ public sealed class ReferenceWeights
         }
     }
 
-    /// <summary>LSTM or vanilla RNN.</summary>
+    /// <summary>LSTM, GRU or vanilla RNN.</summary>
     public CellKind Cell { get; }
 
-    /// <summary>The nonlinearity of a <see cref="CellKind.Rnn"/> (PyTorch's <c>nonlinearity</c>); unused by an LSTM.</summary>
+    /// <summary>The nonlinearity of a <see cref="CellKind.Rnn"/> (PyTorch's <c>nonlinearity</c>); unused by an LSTM or a GRU.</summary>
     public RnnActivation Activation { get; }
 
     /// <summary>I, features per input step of layer 0.</summary>
@@ -61,8 +61,13 @@ public sealed class ReferenceWeights
     /// <summary>Whether the layers have biases.</summary>
     public bool HasBias { get; }
 
-    /// <summary>G: 4 for an LSTM (rows i, f, g, o in that order), 1 for an RNN.</summary>
-    public int GateCount => Cell == CellKind.Lstm ? 4 : 1;
+    /// <summary>G: 4 for an LSTM (rows i, f, g, o in that order), 3 for a GRU (rows r, z, n), 1 for an RNN.</summary>
+    public int GateCount => Cell switch
+    {
+        CellKind.Lstm => 4,
+        CellKind.Gru => 3,
+        _ => 1,
+    };
 
     /// <summary><c>weight_ih_l{l}</c>: [L][G·H, I_l].</summary>
     public double[][] WeightIh { get; }

@@ -23,6 +23,12 @@ public class ReferenceFaultTests
     [InlineData(CellKind.Lstm, ReferenceFault.TanhDerivativeOfPreActivation, "weight_ih_l0")]
     [InlineData(CellKind.Rnn, ReferenceFault.TanhDerivativeOfPreActivation, "weight_ih_l0")]
     [InlineData(CellKind.Lstm, ReferenceFault.SigmoidDerivativeOfPreActivation, "weight_ih_l0")]
+    [InlineData(CellKind.Gru, ReferenceFault.DropDhFromNextStep, "weight_hh_l0")]
+    [InlineData(CellKind.Gru, ReferenceFault.TanhDerivativeOfPreActivation, "weight_ih_l0")]
+    [InlineData(CellKind.Gru, ReferenceFault.SigmoidDerivativeOfPreActivation, "weight_ih_l0")]
+    [InlineData(CellKind.Gru, ReferenceFault.ResetGateOnInputSide, "weight_ih_l0")]
+    [InlineData(CellKind.Gru, ReferenceFault.UpdateGateSwapped, "weight_ih_l0")]
+    [InlineData(CellKind.Gru, ReferenceFault.DropDhThroughUpdateGate, "h0")]
     public void RecurrentFault_FailsTheCheck_NamingTheTensor(CellKind cell, ReferenceFault fault, string expectedTensor)
     {
         var problem = new RecurrentProblem(cell, new RecurrentCase(Shape, Seed: 11));
@@ -33,8 +39,7 @@ public class ReferenceFaultTests
     }
 
     [Theory]
-    [InlineData(CellKind.Lstm)]
-    [InlineData(CellKind.Rnn)]
+    [MemberData(nameof(CellCases.Cells), MemberType = typeof(CellCases))]
     public void BiasOverwrittenPerStep_FailsOnlyTheBiasTensors(CellKind cell)
     {
         var problem = new RecurrentProblem(cell, new RecurrentCase(Shape, Seed: 12));
@@ -47,8 +52,7 @@ public class ReferenceFaultTests
     }
 
     [Theory]
-    [InlineData(CellKind.Lstm)]
-    [InlineData(CellKind.Rnn)]
+    [MemberData(nameof(CellCases.Cells), MemberType = typeof(CellCases))]
     public void InitialStateOnes_FailsTheCheck(CellKind cell)
     {
         // The fault only changes an absent initial state, so this problem has none (zeros, PyTorch's default).
@@ -58,13 +62,27 @@ public class ReferenceFaultTests
     }
 
     [Theory]
-    [InlineData(CellKind.Lstm)]
-    [InlineData(CellKind.Rnn)]
+    [MemberData(nameof(CellCases.Cells), MemberType = typeof(CellCases))]
     public void SoftmaxDerivativeOnCrossEntropy_FailsTheCheck_NamingTheHead(CellKind cell)
     {
         var problem = new TokenModelProblem(cell, new RecurrentCase(Shape with { InputSize = 6 }, Seed: 14));
         problem.Check(ReferenceFault.None, GradientCheckOptions.Default).AssertWithin(GradientTolerance.MaxRelativeError);
         AssertFailsNaming(problem.Check(ReferenceFault.SoftmaxDerivativeOnCrossEntropy, GradientCheckOptions.Default), "fc.weight");
+    }
+
+    /// <summary>
+    /// The GRU's forward faults compute another model and differentiate that model correctly: checked against their own
+    /// (faulty) loss they pass. So the gradient check alone cannot tell a consistently wrong forward from the right one;
+    /// only checking against the true model's loss, as above, or its values (ReferenceForwardTests) can.
+    /// </summary>
+    [Theory]
+    [InlineData(ReferenceFault.ResetGateOnInputSide)]
+    [InlineData(ReferenceFault.UpdateGateSwapped)]
+    public void GruForwardFault_HasTheGradientsOfTheModelItComputes(ReferenceFault fault)
+    {
+        var problem = new RecurrentProblem(CellKind.Gru, new RecurrentCase(Shape, Seed: 11));
+        problem.Check(fault, GradientCheckOptions.Default, lossFaults: fault).AssertWithin(GradientTolerance.MaxRelativeError);
+        AssertFailsNaming(problem.Check(fault, GradientCheckOptions.Default), "weight_ih_l0");
     }
 
     [Fact]
@@ -76,6 +94,7 @@ public class ReferenceFaultTests
             ReferenceFault.DropDhFromNextStep, ReferenceFault.DropDcFromNextStep, ReferenceFault.TanhDerivativeOfPreActivation,
             ReferenceFault.SigmoidDerivativeOfPreActivation, ReferenceFault.BiasGradientOverwrittenPerStep,
             ReferenceFault.InitialStateOnes, ReferenceFault.SoftmaxDerivativeOnCrossEntropy,
+            ReferenceFault.ResetGateOnInputSide, ReferenceFault.UpdateGateSwapped, ReferenceFault.DropDhThroughUpdateGate,
         ];
         Assert.Equal(Enum.GetValues<ReferenceFault>().Where(f => f != ReferenceFault.None).Order(), covered.Order());
     }

@@ -14,7 +14,7 @@ public class ReferenceForwardTests
 {
     // Expected values below were computed outside this code base with Python's math module, transcribing the
     // nn.LSTM / nn.RNN equations directly (scalar loops, gate rows i, f, g, o). Double rounding differs only in the
-    // order of a handful of additions, hence 1e-15.
+    // order of a handful of additions, hence 1e-15. The GRU's values are fractions worked out by hand (see its test).
     private const double Tolerance = 1e-15;
 
     [Fact]
@@ -32,6 +32,59 @@ public class ReferenceForwardTests
         Assert.Equal(0.060259585897607486, f.Output[1], Tolerance);
         Assert.Equal(0.060259585897607486, f.HN[0], Tolerance);
         Assert.Equal(0.1210322387860544, f.CN[0], Tolerance);
+    }
+
+    /// <summary>
+    /// nn.GRU with I = H = 1 over T = 2 steps, weights chosen so that every pre-activation is 0 or the logarithm of a
+    /// small number and every value is a fraction worked out by hand (σ(0) = 1/2, σ(ln 3) = 3/4, tanh(ln k) = (k² − 1)/(k² + 1)).
+    /// Every weight and bias is non-zero at some step, so a wrong gate row, a bias on the wrong side of r, or z and 1 − z
+    /// swapped each change the result.
+    /// <code>
+    /// rows r, z, n:  W_ih = [1, −1, 1]   W_hh = [−1, 1, 0.4]   b_ih = [0.5, ln 3, ln 2 + 0.26]   b_hh = [−0.3, −0.2, −0.6]
+    /// h0 = 0.2, x1 = 0, x2 = ln 3 + 0.1
+    ///
+    /// t = 1:  r = σ(0 + 0.5 + (−1)(0.2) − 0.3)                    = σ(0)    = 1/2
+    ///         z = σ(0 + ln 3 + (1)(0.2) − 0.2)                    = σ(ln 3) = 3/4
+    ///         u_n = 0.4 · 0.2 − 0.6 = −0.52
+    ///         n = tanh(0 + ln 2 + 0.26 + (1/2)(−0.52))            = tanh(ln 2) = 3/5
+    ///         h1 = (1 − 3/4)(3/5) + (3/4)(0.2) = 3/20 + 3/20      = 3/10
+    /// t = 2:  r = σ((ln 3 + 0.1) + 0.5 + (−1)(0.3) − 0.3)         = σ(ln 3) = 3/4
+    ///         z = σ(−(ln 3 + 0.1) + ln 3 + (1)(0.3) − 0.2)        = σ(0)    = 1/2
+    ///         u_n = 0.4 · 0.3 − 0.6 = −0.48
+    ///         n = tanh((ln 3 + 0.1) + ln 2 + 0.26 + (3/4)(−0.48)) = tanh(ln 6) = 35/37
+    ///         h2 = (1/2)(35/37) + (1/2)(3/10) = 35/74 + 3/20 = (350 + 111)/740 = 461/740
+    /// </code>
+    /// The two GRU forward faults: z and 1 − z swapped gives h1 = (3/4)(3/5) + (1/4)(0.2) = 1/2; r on the input side gives
+    /// n = tanh((1/2)(ln 2 + 0.26) − 0.52) at t = 1, no longer 3/5.
+    /// </summary>
+    [Fact]
+    public void Gru_MatchesHandComputedValues()
+    {
+        var p = new ReferenceWeights(CellKind.Gru, inputSize: 1, hiddenSize: 1, layers: 1, hasBias: true);
+        new[] { 1.0, -1.0, 1.0 }.CopyTo(p.WeightIh[0], 0); // rows r, z, n
+        new[] { -1.0, 1.0, 0.4 }.CopyTo(p.WeightHh[0], 0);
+        new[] { 0.5, Math.Log(3), Math.Log(2) + 0.26 }.CopyTo(p.BiasIh[0], 0);
+        new[] { -0.3, -0.2, -0.6 }.CopyTo(p.BiasHh[0], 0);
+        double[] input = [0, Math.Log(3) + 0.1], h0 = [0.2]; // [T, B, I], [L, B, H]
+
+        RecurrentForward f = GruReference.Forward(p, input, steps: 2, batchSize: 1, h0);
+
+        // Exact fractions, rounded once to double; the reference's exp, tanh and sums round a few times more.
+        const double GruTolerance = 4e-16;
+        Assert.Equal(3.0 / 10, f.Output[0], GruTolerance);
+        Assert.Equal(461.0 / 740, f.Output[1], GruTolerance);
+        Assert.Equal(461.0 / 740, f.HN[0], GruTolerance);
+        Assert.Empty(f.CN);
+        double[] gates = [1.0 / 2, 3.0 / 4, 3.0 / 5, 3.0 / 4, 1.0 / 2, 35.0 / 37]; // [T, B, 3H], rows r, z, n
+        for (int k = 0; k < gates.Length; k++)
+            Assert.Equal(gates[k], f.Gates[0][k], GruTolerance);
+        double[] recurrent = [-0.5, 0, -0.52]; // t = 1: W_hh h0 + b_hh = (−1)(0.2) − 0.3, (1)(0.2) − 0.2, 0.4 · 0.2 − 0.6
+        for (int k = 0; k < recurrent.Length; k++)
+            Assert.Equal(recurrent[k], f.RecurrentProjection[0][k], GruTolerance);
+
+        Assert.Equal(1.0 / 2, GruReference.Forward(p, input, 2, 1, h0, ReferenceFault.UpdateGateSwapped).Output[0], GruTolerance);
+        double resetOnInput = Math.Tanh(0.5 * (Math.Log(2) + 0.26) - 0.52);
+        Assert.Equal(resetOnInput, GruReference.Forward(p, input, 2, 1, h0, ReferenceFault.ResetGateOnInputSide).Gates[0][2], GruTolerance);
     }
 
     [Theory]
@@ -52,8 +105,7 @@ public class ReferenceForwardTests
     }
 
     [Theory]
-    [InlineData(CellKind.Lstm)]
-    [InlineData(CellKind.Rnn)]
+    [MemberData(nameof(CellCases.Cells), MemberType = typeof(CellCases))]
     public void StackedLayers_EqualSingleLayersChained(CellKind cell)
     {
         const int Steps = 3, BatchSize = 2, InputSize = 4, HiddenSize = 5;
@@ -82,8 +134,7 @@ public class ReferenceForwardTests
     }
 
     [Theory]
-    [InlineData(CellKind.Lstm)]
-    [InlineData(CellKind.Rnn)]
+    [MemberData(nameof(CellCases.Cells), MemberType = typeof(CellCases))]
     public void AbsentInitialState_IsZeros_AndTheFaultMakesItOnes(CellKind cell)
     {
         const int Steps = 2, BatchSize = 2, InputSize = 3, HiddenSize = 4, Layers = 2;
