@@ -8,7 +8,7 @@ namespace SimdLstm.Benchmarks;
 /// One recurrent layer with I = H: the streaming step at batch 1 and an inference sequence (T = 100, batch 1), both through
 /// the inference copy <see cref="PackedRecurrentLayer"/> and, for comparison, through <see cref="RecurrentLayer"/> itself
 /// (which reads the weights in PyTorch's layout and saves the sequence for backward); and a training pass (forward + BPTT,
-/// B = 32, T = 50). <see cref="LstmBench"/> and <see cref="RnnBench"/> pick the cell.
+/// B = 32, T = 50). <see cref="LstmBench"/>, <see cref="GruBench"/> and <see cref="RnnBench"/> pick the cell.
 /// </summary>
 /// <remarks>
 /// Every case reuses the state, workspace and buffers made in its setup, so the allocation column must read 0 B: the
@@ -152,8 +152,7 @@ public abstract class CellBench
 
     private void Create(int steps, int batch, ComputePool? pool = null)
     {
-        var options = new RecurrentOptions(Cell, Size, Size);
-        _layer = new RecurrentLayer(options, seed: 1);
+        _layer = new RecurrentLayer(BenchCases.Options(Cell, Size), seed: 1);
         _packed = _layer.Pack();
         _state = _layer.CreateState(batch);
         _workspace = _layer.CreateWorkspace(steps, batch, pool); // also serves the packed copy (same shape)
@@ -180,6 +179,14 @@ public class LstmBench : CellBench
 {
     /// <inheritdoc/>
     public override CellKind Cell => CellKind.Lstm;
+}
+
+/// <summary>The GRU cases (G = 3: r, z, n; no cell state).</summary>
+[BenchmarkCategory("Gru")]
+public class GruBench : CellBench
+{
+    /// <inheritdoc/>
+    public override CellKind Cell => CellKind.Gru;
 }
 
 /// <summary>The vanilla RNN cases (G = 1, tanh).</summary>
