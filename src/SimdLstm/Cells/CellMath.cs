@@ -8,7 +8,7 @@ namespace SimdLstm;
 /// </summary>
 /// <remarks>
 /// Where a cell fuses its projections, one gate buffer receives b_ih + b_hh + W_ih·x + W_hh·h₋₁ (pass both biases to the
-/// input projection). Where it keeps them apart (<see cref="IRecurrentCell.SeparateRecurrent"/>), the input projection
+/// input projection). Where it keeps them apart (<see cref="RecurrentCell.SeparateRecurrent"/>), the input projection
 /// takes b_ih alone (pass an empty b_hh) and <see cref="ProjectRecurrent"/> forms b_hh + W_hh·h₋₁ in its own buffer.
 /// </remarks>
 internal static class CellMath

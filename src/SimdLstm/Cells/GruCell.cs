@@ -10,19 +10,25 @@ namespace SimdLstm;
 /// Because r multiplies the recurrent part of n alone, the recurrent projection W_hh·h₋₁ + b_hh is kept apart
 /// (<see cref="SeparateRecurrent"/>), and h₋₁ reaches h directly through z (<see cref="PassesHiddenDirectly"/>).
 /// </summary>
-internal readonly struct GruCell : IRecurrentCell
+internal sealed class GruCell : RecurrentCell
 {
-    public static CellKind Kind => CellKind.Gru;
+    public static readonly GruCell Instance = new();
 
-    public static int GateCount => 3;
+    private GruCell()
+    {
+    }
 
-    public static bool HasCellState => false;
+    public override CellKind Kind => CellKind.Gru;
 
-    public static bool SeparateRecurrent => true;
+    public override int GateCount => 3;
 
-    public static bool PassesHiddenDirectly => true;
+    public override bool HasCellState => false;
 
-    public static void Forward(int hiddenSize, int batch, Span<float> gates, ReadOnlySpan<float> recurrent, ReadOnlySpan<float> hPrev,
+    public override bool SeparateRecurrent => true;
+
+    public override bool PassesHiddenDirectly => true;
+
+    public override void Forward(int hiddenSize, int batch, Span<float> gates, ReadOnlySpan<float> recurrent, ReadOnlySpan<float> hPrev,
         ReadOnlySpan<float> cPrev, Span<float> c, Span<float> h)
     {
         int g = 3 * hiddenSize;
@@ -33,12 +39,12 @@ internal readonly struct GruCell : IRecurrentCell
         }
     }
 
-    public static void ForwardUnits(int hiddenSize, Span<float> gates, ReadOnlySpan<float> recurrent, ReadOnlySpan<float> hPrev,
+    public override void ForwardUnits(int hiddenSize, Span<float> gates, ReadOnlySpan<float> recurrent, ReadOnlySpan<float> hPrev,
         Span<float> c, Span<float> h, int first, int last) =>
         GruPointwise.ForwardRange(ref MemoryMarshal.GetReference(gates), ref MemoryMarshal.GetReference(recurrent),
             ref MemoryMarshal.GetReference(hPrev), ref MemoryMarshal.GetReference(h), (nuint)first, (nuint)last, (nuint)hiddenSize);
 
-    public static void Backward(int hiddenSize, int batch, ReadOnlySpan<float> gates, ReadOnlySpan<float> recurrent,
+    public override void Backward(int hiddenSize, int batch, ReadOnlySpan<float> gates, ReadOnlySpan<float> recurrent,
         ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> c, ReadOnlySpan<float> h, ReadOnlySpan<float> dH,
         Span<float> dCell, Span<float> dGates, Span<float> dRecurrent, Span<float> dHPrev)
     {

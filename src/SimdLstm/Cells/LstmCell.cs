@@ -1,5 +1,4 @@
 using System;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace SimdLstm;
@@ -8,19 +7,25 @@ namespace SimdLstm;
 /// LSTM (PyTorch's <c>nn.LSTM</c>): gate rows i, f, g, o; c = σ(f)⊙c₋₁ + σ(i)⊙tanh(g), h = σ(o)⊙tanh(c). The input and
 /// recurrent projections are fused into one gate buffer; backward reads the saved activations and c.
 /// </summary>
-internal readonly struct LstmCell : IRecurrentCell
+internal sealed class LstmCell : RecurrentCell
 {
-    public static CellKind Kind => CellKind.Lstm;
+    public static readonly LstmCell Instance = new();
 
-    public static int GateCount => 4;
+    private LstmCell()
+    {
+    }
 
-    public static bool HasCellState => true;
+    public override CellKind Kind => CellKind.Lstm;
 
-    public static bool SeparateRecurrent => false;
+    public override int GateCount => 4;
 
-    public static bool PassesHiddenDirectly => false;
+    public override bool HasCellState => true;
 
-    public static void Forward(int hiddenSize, int batch, Span<float> gates, ReadOnlySpan<float> recurrent, ReadOnlySpan<float> hPrev,
+    public override bool SeparateRecurrent => false;
+
+    public override bool PassesHiddenDirectly => false;
+
+    public override void Forward(int hiddenSize, int batch, Span<float> gates, ReadOnlySpan<float> recurrent, ReadOnlySpan<float> hPrev,
         ReadOnlySpan<float> cPrev, Span<float> c, Span<float> h)
     {
         int g = 4 * hiddenSize;
@@ -31,7 +36,7 @@ internal readonly struct LstmCell : IRecurrentCell
         }
     }
 
-    public static void ForwardUnits(int hiddenSize, Span<float> gates, ReadOnlySpan<float> recurrent, ReadOnlySpan<float> hPrev,
+    public override void ForwardUnits(int hiddenSize, Span<float> gates, ReadOnlySpan<float> recurrent, ReadOnlySpan<float> hPrev,
         Span<float> c, Span<float> h, int first, int last)
     {
         ref float cr = ref MemoryMarshal.GetReference(c);
@@ -39,7 +44,7 @@ internal readonly struct LstmCell : IRecurrentCell
             (nuint)first, (nuint)last, (nuint)hiddenSize);
     }
 
-    public static void Backward(int hiddenSize, int batch, ReadOnlySpan<float> gates, ReadOnlySpan<float> recurrent,
+    public override void Backward(int hiddenSize, int batch, ReadOnlySpan<float> gates, ReadOnlySpan<float> recurrent,
         ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> c, ReadOnlySpan<float> h, ReadOnlySpan<float> dH,
         Span<float> dCell, Span<float> dGates, Span<float> dRecurrent, Span<float> dHPrev)
     {

@@ -32,7 +32,7 @@ internal sealed class GatePanelWork : IComputeWork
     // The cell's pointwise part, run by each share on its own units right after their gates are complete: c is updated
     // in place (a unit's c is read and written only by the share that owns the unit) and h goes to a separate buffer,
     // because every share still reads the old h as the product's input (B's input xb is that old h).
-    private RecurrentCells? _cells;
+    private RecurrentCell? _recurrence;
     private float[] _cellState = [];
     private float[] _hiddenNext = [];
     private float[] _recurrent = [];
@@ -43,9 +43,9 @@ internal sealed class GatePanelWork : IComputeWork
     /// A cell that keeps its recurrent projection apart gets B·xb in <paramref name="recurrent"/> (which holds b_hh on
     /// entry) and A·xa alone in y.
     /// </summary>
-    public void SetPointwise(RecurrentCells? cells, float[] cellState, int cellAt, float[] hiddenNext, int hiddenNextAt, float[] recurrent, int recurrentAt)
+    public void SetPointwise(RecurrentCell? recurrence, float[] cellState, int cellAt, float[] hiddenNext, int hiddenNextAt, float[] recurrent, int recurrentAt)
     {
-        (_cells, _cellState, _cellAt, _hiddenNext, _hiddenNextAt) = (cells, cellState, cellAt, hiddenNext, hiddenNextAt);
+        (_recurrence, _cellState, _cellAt, _hiddenNext, _hiddenNextAt) = (recurrence, cellState, cellAt, hiddenNext, hiddenNextAt);
         (_recurrent, _recurrentAt) = (recurrent, recurrentAt);
     }
 
@@ -55,12 +55,12 @@ internal sealed class GatePanelWork : IComputeWork
         int start = (int)((long)blocks * part / parts), end = (int)((long)blocks * (part + 1) / parts);
         if (start == end)
             return;
-        RecurrentCells cells = _cells!;
+        RecurrentCell recurrence = _recurrence!;
         int g = _gateCount * _hiddenSize;
         Span<float> y = _y.AsSpan(_offsetY, g);
         ReadOnlySpan<float> xb = _xb.AsSpan(_offsetXB, _colsB);
         Span<float> recurrent = Span<float>.Empty;
-        if (cells.SeparateRecurrent)
+        if (recurrence.SeparateRecurrent)
         {
             // The two products into their own buffers, each block's weights still streamed once.
             recurrent = _recurrent.AsSpan(_recurrentAt, g);
@@ -75,7 +75,7 @@ internal sealed class GatePanelWork : IComputeWork
         int units = Kernels.PanelRows / _gateCount;
         int first = start * units, last = Math.Min(end * units, _hiddenSize);
         Span<float> c = _cellState.Length == 0 ? Span<float>.Empty : _cellState.AsSpan(_cellAt, _hiddenSize);
-        cells.ForwardUnits(_hiddenSize, y, recurrent, xb, c, _hiddenNext.AsSpan(_hiddenNextAt, _hiddenSize), first, last);
+        recurrence.ForwardUnits(_hiddenSize, y, recurrent, xb, c, _hiddenNext.AsSpan(_hiddenNextAt, _hiddenSize), first, last);
     }
 }
 

@@ -59,7 +59,7 @@ public sealed class PackedRecurrentLayer
             _panelHh[l] = new float[Kernels.PackedGatePanelLength(gates, h, h)];
             _gemmIh[l] = new float[Kernels.PackedBLength(inputSize, g)];
             _bias[l] = new float[g];
-            _biasHh[l] = Options.Cells.SeparateRecurrent ? new float[g] : [];
+            _biasHh[l] = Options.Recurrence.SeparateRecurrent ? new float[g] : [];
         }
         Refresh(weights);
     }
@@ -90,7 +90,7 @@ public sealed class PackedRecurrentLayer
                 bias.Clear();
                 _biasHh[l].AsSpan().Clear();
             }
-            else if (Options.Cells.SeparateRecurrent)
+            else if (Options.Recurrence.SeparateRecurrent)
             {
                 weights.BiasIh(l).CopyTo(bias);
                 weights.BiasHh(l).CopyTo(_biasHh[l]);
@@ -279,12 +279,12 @@ public sealed class PackedRecurrentLayer
     {
         int gates = GateCount, h = Options.HiddenSize;
         float[] hiddenArray = state.HiddenArray, hiddenNext = workspace.CarryHidden;
-        RecurrentCells cells = Options.Cells;
-        if (cells.SeparateRecurrent)
+        RecurrentCell recurrence = Options.Recurrence;
+        if (recurrence.SeparateRecurrent)
             _biasHh[layer].CopyTo(workspace.Recurrent, 0);
         GatePanelWork work = workspace.PanelWork;
         work.Set(panelA, colsA, xa, offsetXA, panelHh, h, hiddenArray, hiddenAt, gates, h, workspace.Gates, gatesAt);
-        work.SetPointwise(cells, state.CellArray, hiddenAt, hiddenNext, 0, workspace.Recurrent, 0);
+        work.SetPointwise(recurrence, state.CellArray, hiddenAt, hiddenNext, 0, workspace.Recurrent, 0);
         RunSplit(workspace, work, (long)Options.GateSize * (colsA + h), Kernels.PanelBlocks(gates, h));
         work.Clear();
         hiddenNext.AsSpan(0, h).CopyTo(hiddenArray.AsSpan(hiddenAt, h));

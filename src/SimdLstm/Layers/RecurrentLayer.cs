@@ -207,15 +207,15 @@ public sealed class RecurrentLayer
     {
         workspace.HasSaved = false;
         int batch = state.BatchSize, h = Options.HiddenSize, g = Options.GateSize;
-        RecurrentCells cells = Options.Cells;
+        RecurrentCell recurrence = Options.Recurrence;
         Span<float> gates = workspace.Gates.AsSpan(0, batch * g);
-        Span<float> recurrent = cells.SeparateRecurrent ? workspace.Recurrent.AsSpan(0, batch * g) : Span<float>.Empty;
+        Span<float> recurrent = recurrence.SeparateRecurrent ? workspace.Recurrent.AsSpan(0, batch * g) : Span<float>.Empty;
         for (int l = 0; l < Options.NumLayers; l++)
         {
             int inputSize = Options.LayerInputSize(l);
             Span<float> hidden = state.HiddenOf(l);
             Span<float> cell = state.CellOf(l);
-            if (cells.SeparateRecurrent)
+            if (recurrence.SeparateRecurrent)
             {
                 // gates = b_ih + W_ih·x and recurrent = b_hh + W_hh·h apart, as the cell needs them.
                 if (l == 0 && !tokens.IsEmpty)
@@ -243,7 +243,7 @@ public sealed class RecurrentLayer
                 CellMath.AddRecurrent(Weights.WeightHh(l), h, g, batch, hidden, gates);
             }
             // h (and c) are updated in place: each element of the new state is computed from the same element of the old.
-            cells.Forward(h, batch, gates, recurrent, hidden, cell, cell, hidden);
+            recurrence.Forward(h, batch, gates, recurrent, hidden, cell, cell, hidden);
         }
         state.HiddenOf(Options.NumLayers - 1).CopyTo(output);
     }
@@ -454,7 +454,7 @@ public sealed class RecurrentLayer
 
     // The b_hh the input projection adds: all of it where the cell fuses its projections, none where it keeps them apart.
     private ReadOnlySpan<float> InputProjectionBiasHh(int layer) =>
-        Options.Cells.SeparateRecurrent ? ReadOnlySpan<float>.Empty : Weights.BiasHh(layer);
+        Options.Recurrence.SeparateRecurrent ? ReadOnlySpan<float>.Empty : Weights.BiasHh(layer);
 
     // The forward recurrence of streams [b0, b1) over all steps of the layer.
     private void ForwardStreams(RecurrentPassWork work, int b0, int b1)
@@ -464,12 +464,12 @@ public sealed class RecurrentLayer
             return;
         int h = Options.HiddenSize, g = Options.GateSize, bh = batch * h;
         RecurrentWorkspace workspace = work.Workspace;
-        RecurrentCells cells = Options.Cells;
-        bool separate = cells.SeparateRecurrent;
+        RecurrentCell recurrence = Options.Recurrence;
+        bool separate = recurrence.SeparateRecurrent;
         Span<float> gates = LayerGates(workspace.Gates, l, steps, batch);
         Span<float> recurrentAll = separate ? LayerGates(workspace.Recurrent, l, steps, batch) : Span<float>.Empty;
         Span<float> hidden = LayerStates(workspace.Hidden, l, steps, batch);
-        Span<float> cell = cells.HasCellState ? LayerStates(workspace.Cell, l, steps, batch) : Span<float>.Empty;
+        Span<float> cell = recurrence.HasCellState ? LayerStates(workspace.Cell, l, steps, batch) : Span<float>.Empty;
         ReadOnlySpan<float> biasHh = separate ? Weights.BiasHh(l) : ReadOnlySpan<float>.Empty;
         // Packed W_hh is chosen by the whole batch (not the block), so a block of one stream gets the GEMM's values.
         bool packed = batch > 1;
@@ -480,7 +480,7 @@ public sealed class RecurrentLayer
             Span<float> gatesT = gates.Slice((t * batch + b0) * g, n * g);
             Span<float> recurrentT = separate ? recurrentAll.Slice((t * batch + b0) * g, n * g) : Span<float>.Empty;
             int previous = t * bh + b0 * h, current = (t + 1) * bh + b0 * h;
-            // The recurrent product goes into the gates (fused cells) or into its own buffer after b_hh (GRU).
+            // The recurrent product goes into the gates (fused recurrence) or into its own buffer after b_hh (GRU).
             Span<float> target = separate ? recurrentT : gatesT;
             if (separate)
                 CellMath.FillRecurrentBias(biasHh, g, n, recurrentT);
@@ -488,7 +488,7 @@ public sealed class RecurrentLayer
                 CellMath.AddRecurrentPacked(packedHh, h, g, n, hidden.Slice(previous, nh), target);
             else
                 CellMath.AddRecurrent(Weights.WeightHh(l), h, g, n, hidden.Slice(previous, nh), target);
-            cells.Forward(h, n, gatesT, recurrentT, hidden.Slice(previous, nh),
+            recurrence.Forward(h, n, gatesT, recurrentT, hidden.Slice(previous, nh),
                 cell.IsEmpty ? cell : cell.Slice(previous, nh), cell.IsEmpty ? cell : cell.Slice(current, nh), hidden.Slice(current, nh));
         }
     }
@@ -501,12 +501,12 @@ public sealed class RecurrentLayer
             return;
         int h = Options.HiddenSize, g = Options.GateSize, bh = batch * h, nh = n * h;
         RecurrentWorkspace workspace = work.Workspace;
-        RecurrentCells cells = Options.Cells;
-        bool separate = cells.SeparateRecurrent;
+        RecurrentCell recurrence = Options.Recurrence;
+        bool separate = recurrence.SeparateRecurrent;
         ReadOnlySpan<float> gates = LayerGates(workspace.Gates, l, steps, batch);
         ReadOnlySpan<float> recurrentAll = separate ? LayerGates(workspace.Recurrent, l, steps, batch) : ReadOnlySpan<float>.Empty;
         ReadOnlySpan<float> hidden = LayerStates(workspace.Hidden, l, steps, batch);
-        ReadOnlySpan<float> cell = cells.HasCellState ? LayerStates(workspace.Cell, l, steps, batch) : ReadOnlySpan<float>.Empty;
+        ReadOnlySpan<float> cell = recurrence.HasCellState ? LayerStates(workspace.Cell, l, steps, batch) : ReadOnlySpan<float>.Empty;
         ReadOnlySpan<float> dUpper = work.Upper.AsSpan(0, steps * bh);
         Span<float> carryH = workspace.CarryHidden.AsSpan(b0 * h, nh);
         Span<float> carryC = workspace.CarryCell.AsSpan(b0 * h, nh);
@@ -514,7 +514,7 @@ public sealed class RecurrentLayer
         Span<float> dGates = workspace.DGates.AsSpan(0, steps * batch * g);
         Span<float> dRecurrent = separate ? workspace.DRecurrent.AsSpan(0, steps * batch * g) : Span<float>.Empty;
         ReadOnlySpan<float> packedHh = workspace.PackedWeightHh;
-        bool direct = cells.PassesHiddenDirectly;
+        bool direct = recurrence.PassesHiddenDirectly;
         for (int t = steps - 1; t >= 0; t--)
         {
             // All of dL/dh_t: from this step's output and from step t+1.
@@ -525,7 +525,7 @@ public sealed class RecurrentLayer
             Span<float> dRecurrentT = separate ? dRecurrent.Slice(at, n * g) : dGatesT;
             // The cell writes dgates (and, for a GRU, the recurrent projection's gradient and the direct dh_{t−1} into the
             // carry, which dHiddenTotal has already consumed); then dh_{t−1} (+)= W_hhᵀ·d(recurrent projection).
-            cells.Backward(h, n, gates.Slice(at, n * g), separate ? recurrentAll.Slice(at, n * g) : ReadOnlySpan<float>.Empty,
+            recurrence.Backward(h, n, gates.Slice(at, n * g), separate ? recurrentAll.Slice(at, n * g) : ReadOnlySpan<float>.Empty,
                 hidden.Slice(previous, nh), cell.IsEmpty ? cell : cell.Slice(previous, nh), cell.IsEmpty ? cell : cell.Slice(current, nh),
                 hidden.Slice(current, nh), dHiddenTotal, carryC, dGatesT, dRecurrentT, carryH);
             CellMath.BackpropRecurrentPacked(packedHh, h, g, n, dRecurrentT, carryH, accumulate: direct);
@@ -540,7 +540,7 @@ public sealed class RecurrentLayer
         RecurrentWorkspace workspace = work.Workspace;
         RecurrentParameters gradients = work.Gradients!;
         ReadOnlySpan<float> dGates = workspace.DGates.AsSpan(0, rows * g);
-        ReadOnlySpan<float> dRecurrent = Options.Cells.SeparateRecurrent ? workspace.DRecurrent.AsSpan(0, rows * g) : dGates;
+        ReadOnlySpan<float> dRecurrent = Options.Recurrence.SeparateRecurrent ? workspace.DRecurrent.AsSpan(0, rows * g) : dGates;
         ReadOnlySpan<float> hiddenPrev = LayerStates(workspace.Hidden, l, steps, batch)[..(rows * h)];
         (int j0, int j1) = Share(g, part, parts, ProductRowGranule);
         if (l == 0 && work.Tokens)

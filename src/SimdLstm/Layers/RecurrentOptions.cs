@@ -40,10 +40,10 @@ public sealed record RecurrentOptions
             throw new ArgumentOutOfRangeException(nameof(cell), cell, "Unknown cell kind.");
         if (!Enum.IsDefined(activation))
             throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
-        Cells = RecurrentCells.For(cell, activation);
+        Recurrence = RecurrentCell.For(cell, activation);
         // Keep every buffer of one layer's gates for a batch row addressable with int offsets (in long: the product of
         // three ints wraps in int).
-        if ((long)hiddenSize * Cells.GateCount * Math.Max(inputSize, hiddenSize) > Array.MaxLength)
+        if ((long)hiddenSize * Recurrence.GateCount * Math.Max(inputSize, hiddenSize) > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(hiddenSize), hiddenSize, "The weight matrices would not fit in one array.");
         Cell = cell;
         InputSize = inputSize;
@@ -72,13 +72,13 @@ public sealed record RecurrentOptions
     public RnnActivation Activation { get; }
 
     /// <summary>Gate blocks per layer: 4 for LSTM (i, f, g, o), 3 for GRU (r, z, n), 1 for RNN.</summary>
-    public int GateCount => Cells.GateCount;
+    public int GateCount => Recurrence.GateCount;
 
     /// <summary>Whether the cell has a cell state c besides h (LSTM only).</summary>
-    public bool HasCellState => Cells.HasCellState;
+    public bool HasCellState => Recurrence.HasCellState;
 
     // The cell's pointwise math and what it needs of the layers, picked once from (cell, activation).
-    internal RecurrentCells Cells { get; }
+    internal RecurrentCell Recurrence { get; }
 
     /// <summary>Rows of each layer's weight matrices: <see cref="GateCount"/> · H.</summary>
     public int GateSize => GateCount * HiddenSize;

@@ -43,11 +43,11 @@ public sealed class RecurrentWorkspace
         Gates = new float[Checked((long)layers * rows * g, nameof(maxSteps))];
         Hidden = new float[Checked((long)layers * (maxSteps + 1) * maxBatch * h, nameof(maxSteps))];
         Cell = options.HasCellState ? new float[Hidden.Length] : [];
-        Recurrent = options.Cells.SeparateRecurrent ? new float[Gates.Length] : [];
+        Recurrent = options.Recurrence.SeparateRecurrent ? new float[Gates.Length] : [];
         Input = new float[Checked(rows * options.InputSize, nameof(maxSteps))];
         Tokens = new int[rows];
         DGates = new float[Checked(rows * g, nameof(maxSteps))];
-        DRecurrent = options.Cells.SeparateRecurrent ? new float[DGates.Length] : [];
+        DRecurrent = options.Recurrence.SeparateRecurrent ? new float[DGates.Length] : [];
         DUpper = new float[Checked(rows * widest, nameof(maxSteps))];
         DLower = new float[DUpper.Length];
         CarryHidden = new float[maxBatch * h];

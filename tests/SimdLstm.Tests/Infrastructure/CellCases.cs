@@ -16,6 +16,16 @@ public static class CellCases
 
     /// <summary><see cref="All"/> as theory data.</summary>
     public static TheoryData<CellKind> Cells => new(All);
+
+    /// <summary>Every cell with each of <paramref name="values"/>: the cross product as theory data.</summary>
+    public static TheoryData<CellKind, T> Each<T>(params T[] values)
+    {
+        var data = new TheoryData<CellKind, T>();
+        foreach (CellKind cell in All)
+            foreach (T value in values)
+                data.Add(cell, value);
+        return data;
+    }
 }
 
 /// <summary>The list above cannot fall behind the enum.</summary>

@@ -11,10 +11,18 @@ public sealed class ComputePoolAllocationCollection;
 [Collection(nameof(ComputePoolAllocationCollection))]
 public class ComputePoolAllocationTests
 {
+    public static TheoryData<CellKind, int> EveryCellOnTwoThreadsAndLstmOnThree
+    {
+        get
+        {
+            TheoryData<CellKind, int> data = CellCases.Each(2);
+            data.Add(CellKind.Lstm, 3);
+            return data;
+        }
+    }
+
     [Theory]
-    [InlineData(CellKind.Lstm, 2)]
-    [InlineData(CellKind.Rnn, 2)]
-    [InlineData(CellKind.Lstm, 3)]
+    [MemberData(nameof(EveryCellOnTwoThreadsAndLstmOnThree))]
     public void TrainingPass_WithPool_AllocatesNothingAfterWarmUp(CellKind cell, int threads)
     {
         const int steps = 6, batch = 32, hiddenSize = 24, inputSize = 10;
@@ -68,8 +76,7 @@ public class ComputePoolAllocationTests
 public class PackedComputePoolAllocationTests
 {
     [Theory]
-    [InlineData(CellKind.Lstm)]
-    [InlineData(CellKind.Rnn)]
+    [MemberData(nameof(CellCases.Cells), MemberType = typeof(CellCases))]
     public void PackedStepAndForward_WithPool_AllocateNothingAfterWarmUp(CellKind cell)
     {
         // Large enough that the products are really split between the threads (see PackedRecurrentLayerTests).

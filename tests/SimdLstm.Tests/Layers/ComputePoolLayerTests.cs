@@ -52,6 +52,12 @@ public class ComputePoolLayerTests(ComputePools pools) : IClassFixture<ComputePo
         new(CellKind.Rnn, RnnActivation.Tanh, 9, 1, 1, 32, 5, Bias: false),
         new(CellKind.Rnn, RnnActivation.Tanh, 20, 300, 1, 3, 3),
         new(CellKind.Rnn, RnnActivation.Tanh, 11, 5, 1, 3, 6, Tokens: true, BatchFirst: true),
+        new(CellKind.Gru, RnnActivation.Tanh, 7, 1, 2, 3, 5),
+        new(CellKind.Gru, RnnActivation.Tanh, 33, 33, 1, 32, 9),
+        new(CellKind.Gru, RnnActivation.Tanh, 3, 17, 2, 3, 7, BatchFirst: true),
+        new(CellKind.Gru, RnnActivation.Tanh, 10, 90, 1, 32, 9), // G·H = 270: past the GEMM's 256-deep blocks, as the LSTM one above
+        new(CellKind.Gru, RnnActivation.Tanh, 13, 5, 2, 32, 5, Tokens: true),
+        new(CellKind.Gru, RnnActivation.Tanh, 4, 17, 1, 32, 4, Bias: false),
     ];
 
     public static TheoryData<int, int> Cases()
@@ -206,7 +212,7 @@ public class ComputePoolLayerTests(ComputePools pools) : IClassFixture<ComputePo
         var options = new RecurrentOptions(shape.Cell, shape.InputSize, shape.HiddenSize, shape.Layers, shape.Bias, shape.Activation);
         var layer = new RecurrentLayer(options, seed: 17);
         int batch = shape.Batch, steps = shape.Steps, h = shape.HiddenSize, inputSize = shape.InputSize;
-        bool lstm = shape.Cell == CellKind.Lstm;
+        bool lstm = options.HasCellState;
         int stateLength = shape.Layers * batch * h;
         RecurrentWorkspace workspace = pool is null ? layer.CreateWorkspace(steps, batch) : layer.CreateWorkspace(steps, batch, pool);
         RecurrentState state = layer.CreateState(batch);

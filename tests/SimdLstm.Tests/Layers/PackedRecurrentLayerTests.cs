@@ -31,17 +31,29 @@ public class PackedRecurrentLayerTests
     private const int Steps = 6;
     private const double WeightScale = 0.3;
 
-    public static TheoryData<CellKind, RnnActivation, bool, int, int, int> Shapes => new()
+    // Every cell at four shapes (H = 45: several panel blocks, the last partial for every gate count; H = 1 and 17: one
+    // partial block), and the ReLU RNN.
+    public static TheoryData<CellKind, RnnActivation, bool, int, int, int> Shapes
     {
-        { CellKind.Lstm, RnnActivation.Tanh, true, 2, 37, 45 },
-        { CellKind.Lstm, RnnActivation.Tanh, false, 1, 37, 45 },
-        { CellKind.Lstm, RnnActivation.Tanh, true, 2, 5, 1 },
-        { CellKind.Lstm, RnnActivation.Tanh, false, 2, 3, 17 },
-        { CellKind.Rnn, RnnActivation.Tanh, true, 2, 37, 45 },
-        { CellKind.Rnn, RnnActivation.Relu, false, 1, 37, 45 },
-        { CellKind.Rnn, RnnActivation.Tanh, false, 2, 7, 1 },
-        { CellKind.Rnn, RnnActivation.Relu, true, 2, 9, 17 },
-    };
+        get
+        {
+            var data = new TheoryData<CellKind, RnnActivation, bool, int, int, int>();
+            foreach (CellKind cell in CellCases.All)
+            {
+                data.Add(cell, RnnActivation.Tanh, true, 2, 37, 45);
+                data.Add(cell, RnnActivation.Tanh, false, 1, 37, 45);
+                data.Add(cell, RnnActivation.Tanh, true, 2, 5, 1);
+                data.Add(cell, RnnActivation.Tanh, false, 2, 3, 17);
+            }
+            data.Add(CellKind.Rnn, RnnActivation.Relu, false, 1, 37, 45);
+            data.Add(CellKind.Rnn, RnnActivation.Relu, true, 2, 9, 17);
+            return data;
+        }
+    }
+
+    public static TheoryData<CellKind, bool> EveryCellWithAndWithoutBias => CellCases.Each(true, false);
+
+    public static TheoryData<CellKind, int> EveryCellBatchOneAndThree => CellCases.Each(1, 3);
 
     [Theory]
     [MemberData(nameof(Shapes))]
@@ -118,15 +130,13 @@ public class PackedRecurrentLayerTests
             string label = tokens ? "tokens" : "dense";
             ReferenceComparison.AssertClose($"{label}: pass output vs steps", passOutputs, ToDouble(stepOutputs), RelativeTolerance, AbsoluteTolerance);
             ReferenceComparison.AssertClose($"{label}: hN", passed.Hidden, ToDouble(stepped.Hidden.ToArray()), RelativeTolerance, AbsoluteTolerance);
-            if (cell == CellKind.Lstm)
+            if (net.Options.HasCellState)
                 ReferenceComparison.AssertClose($"{label}: cN", passed.Cell, ToDouble(stepped.Cell.ToArray()), RelativeTolerance, AbsoluteTolerance);
         }
     }
 
     [Theory]
-    [InlineData(CellKind.Lstm, true)]
-    [InlineData(CellKind.Lstm, false)]
-    [InlineData(CellKind.Rnn, true)]
+    [MemberData(nameof(EveryCellWithAndWithoutBias))]
     public void Pack_IsASnapshot_AndRefreshEqualsAFreshPack(CellKind cell, bool bias)
     {
         Net net = Net.Create(cell, RnnActivation.Tanh, bias, 2, 37, 45, seed: 14);
@@ -233,10 +243,7 @@ public class PackedRecurrentLayerTests
     }
 
     [Theory]
-    [InlineData(CellKind.Lstm, 1)]
-    [InlineData(CellKind.Lstm, 3)]
-    [InlineData(CellKind.Rnn, 1)]
-    [InlineData(CellKind.Rnn, 3)]
+    [MemberData(nameof(EveryCellBatchOneAndThree))]
     public void StepAndForward_AllocateNothing(CellKind cell, int batch)
     {
         Net net = Net.Create(cell, RnnActivation.Tanh, true, 2, 37, 45, seed: 18);
@@ -330,6 +337,8 @@ public class PackedRecurrentLayerTests
     [InlineData(CellKind.Lstm, 1, 70, 130)]   // 9 panel blocks, the last one partial
     [InlineData(CellKind.Lstm, 2, 64, 128)]   // the sequence's recurrent product is exactly the split threshold
     [InlineData(CellKind.Rnn, 1, 50, 260)]    // 5 blocks of 64 units, the last one partial
+    [InlineData(CellKind.Gru, 1, 70, 130)]    // 7 blocks of 21 units, the last one partial
+    [InlineData(CellKind.Gru, 2, 64, 150)]    // the sequence's recurrent product (3·150·150) is above the split threshold
     public void OnComputePool_GivesTheNoPoolResultsBitwise(CellKind cell, int layers, int inputSize, int hiddenSize)
     {
         // The shapes are large enough that the products are really split (each step's and each sequence step's product is
@@ -389,7 +398,7 @@ public class PackedRecurrentLayerTests
     private static void AssertFinalState(string label, RecurrentState state, RecurrentForward expected)
     {
         ReferenceComparison.AssertClose($"{label}: hN", state.Hidden, expected.HN, RelativeTolerance, AbsoluteTolerance);
-        if (state.Options.Cell == CellKind.Lstm)
+        if (state.Options.HasCellState)
             ReferenceComparison.AssertClose($"{label}: cN", state.Cell, expected.CN, RelativeTolerance, AbsoluteTolerance);
     }
 
@@ -498,7 +507,7 @@ public class PackedRecurrentLayerTests
                 tokens ? null : random.UniformSingle(Steps * batch * o.InputSize, -1, 1),
                 tokens ? random.Tokens(Steps * batch, o.InputSize) : null,
                 random.UniformSingle(stateLength, -0.5f, 0.5f),
-                o.Cell == CellKind.Lstm ? random.UniformSingle(stateLength, -0.5f, 0.5f) : []);
+                o.HasCellState ? random.UniformSingle(stateLength, -0.5f, 0.5f) : []);
         }
 
         public RecurrentForward Reference(Net net)

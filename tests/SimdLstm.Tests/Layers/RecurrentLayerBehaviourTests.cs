@@ -10,15 +10,26 @@ namespace SimdLstm.Tests.Layers;
 /// </summary>
 public class RecurrentLayerBehaviourTests
 {
-    public static TheoryData<CellKind, RnnActivation, int, int> Configurations => new()
+    // Every cell at (layers, batch) = (1, 1), (2, 3), (3, 2), and the ReLU RNN.
+    public static TheoryData<CellKind, RnnActivation, int, int> Configurations
     {
-        { CellKind.Lstm, RnnActivation.Tanh, 1, 1 },
-        { CellKind.Lstm, RnnActivation.Tanh, 2, 3 },
-        { CellKind.Lstm, RnnActivation.Tanh, 3, 2 },
-        { CellKind.Rnn, RnnActivation.Tanh, 1, 1 },
-        { CellKind.Rnn, RnnActivation.Tanh, 2, 3 },
-        { CellKind.Rnn, RnnActivation.Relu, 2, 2 },
-    };
+        get
+        {
+            var data = new TheoryData<CellKind, RnnActivation, int, int>();
+            foreach (CellKind cell in CellCases.All)
+            {
+                data.Add(cell, RnnActivation.Tanh, 1, 1);
+                data.Add(cell, RnnActivation.Tanh, 2, 3);
+                data.Add(cell, RnnActivation.Tanh, 3, 2);
+            }
+            data.Add(CellKind.Rnn, RnnActivation.Relu, 2, 2);
+            return data;
+        }
+    }
+
+    public static TheoryData<CellKind, int> EveryCellBatchOneAndThree => CellCases.Each(1, 3);
+
+    public static TheoryData<CellKind, int> EveryCellBatchOneAndFour => CellCases.Each(1, 4);
 
     private static RecurrentLayer Create(CellKind cell, RnnActivation activation, int layers, int inputSize = 7, int hiddenSize = 11, bool bias = true) =>
         new(new RecurrentOptions(cell, inputSize, hiddenSize, layers, bias, activation), seed: 1234);
@@ -81,9 +92,7 @@ public class RecurrentLayerBehaviourTests
     }
 
     [Theory]
-    [InlineData(CellKind.Lstm, 3)]
-    [InlineData(CellKind.Rnn, 3)]
-    [InlineData(CellKind.Lstm, 1)]
+    [MemberData(nameof(EveryCellBatchOneAndThree))]
     public void ForwardBackward_AfterWeightUpdate_UseTheNewWeights(CellKind cell, int batch)
     {
         // Forward and backward pack W_hh into the workspace; an optimiser then changes the weights through their spans.
@@ -119,8 +128,7 @@ public class RecurrentLayerBehaviourTests
     }
 
     [Theory]
-    [InlineData(CellKind.Lstm)]
-    [InlineData(CellKind.Rnn)]
+    [MemberData(nameof(CellCases.Cells), MemberType = typeof(CellCases))]
     public void Forward_BatchFirst_EqualsTimeMajorTransposed(CellKind cell)
     {
         const int steps = 5, batch = 3;
@@ -145,8 +153,7 @@ public class RecurrentLayerBehaviourTests
     }
 
     [Theory]
-    [InlineData(CellKind.Lstm)]
-    [InlineData(CellKind.Rnn)]
+    [MemberData(nameof(CellCases.Cells), MemberType = typeof(CellCases))]
     public void Step_SharedWeightsAcrossThreads_EqualsSingleThread(CellKind cell)
     {
         const int streams = 4, steps = 200;
@@ -180,10 +187,7 @@ public class RecurrentLayerBehaviourTests
     }
 
     [Theory]
-    [InlineData(CellKind.Lstm, 1)]
-    [InlineData(CellKind.Lstm, 4)]
-    [InlineData(CellKind.Rnn, 1)]
-    [InlineData(CellKind.Rnn, 4)]
+    [MemberData(nameof(EveryCellBatchOneAndFour))]
     public void StepForwardBackward_AfterWarmUp_AllocateNothing(CellKind cell, int batch)
     {
         const int steps = 6;

@@ -26,14 +26,14 @@ public class RecurrentLayerReferenceTests
     private const double AbsoluteTolerance = 2e-5;
 
     [Property(Arbitrary = new[] { typeof(RecurrentArbitraries) }, MaxTest = 40)]
-    public void Lstm_ForwardAndBackward_MatchReference(RecurrentCase testCase) => CheckAgainstReference(testCase, CellKind.Lstm);
-
-    [Property(Arbitrary = new[] { typeof(RecurrentArbitraries) }, MaxTest = 40)]
-    public void Rnn_ForwardAndBackward_MatchReference(RecurrentCase testCase) => CheckAgainstReference(testCase, CellKind.Rnn);
+    public void EveryCell_ForwardAndBackward_MatchReference(RecurrentCase testCase)
+    {
+        foreach (CellKind cell in CellCases.All)
+            CheckAgainstReference(testCase, cell);
+    }
 
     [Theory]
-    [InlineData(CellKind.Lstm)]
-    [InlineData(CellKind.Rnn)]
+    [MemberData(nameof(CellCases.Cells), MemberType = typeof(CellCases))]
     public void LargerShape_ForwardAndBackward_MatchReference(CellKind cell)
     {
         // Larger than the property's shapes so that every kernel's vector path and blocking (not just remainders) runs.
@@ -44,8 +44,7 @@ public class RecurrentLayerReferenceTests
     }
 
     [Theory]
-    [InlineData(CellKind.Lstm)]
-    [InlineData(CellKind.Rnn)]
+    [MemberData(nameof(CellCases.Cells), MemberType = typeof(CellCases))]
     public void TruncatedBptt_TwoChunks_EqualsSumOfChunksWithTheBoundaryCut(CellKind cell)
     {
         const int steps = 4, batch = 2, inputSize = 5, hiddenSize = 6, layers = 2;
@@ -80,6 +79,8 @@ public class RecurrentLayerReferenceTests
 
     [Theory]
     [InlineData(CellKind.Lstm, true)]
+    [InlineData(CellKind.Gru, true)]
+    [InlineData(CellKind.Gru, false)]
     [InlineData(CellKind.Rnn, false)]
     public void SequenceModel_TokenInputs_LossAndGradientsMatchReference(CellKind cell, bool bias)
     {
@@ -103,13 +104,14 @@ public class RecurrentLayerReferenceTests
         Assert.Equal(loss, evaluation);
     }
 
-    [Fact]
-    public void SequenceModel_DenseInputs_LossAndGradientsMatchReference()
+    [Theory]
+    [MemberData(nameof(CellCases.Cells), MemberType = typeof(CellCases))]
+    public void SequenceModel_DenseInputs_LossAndGradientsMatchReference(CellKind cell)
     {
         const int inputSize = 2, hiddenSize = 16, steps = 8, batch = 4, classes = 2;
         var random = new SeededRandom(8);
-        var options = RecurrentOptions.Rnn(inputSize, hiddenSize);
-        var reference = new ModelReference(new ReferenceWeights(CellKind.Rnn, inputSize, hiddenSize, 1, true), classes, linearHasBias: true).Randomize(random, 0.5);
+        var options = new RecurrentOptions(cell, inputSize, hiddenSize);
+        var reference = new ModelReference(new ReferenceWeights(cell, inputSize, hiddenSize, 1, true), classes, linearHasBias: true).Randomize(random, 0.5);
         SequenceModel model = new(options, classes, seed: 0);
         CopyNamed(reference.NamedParameters(), model.Parameters);
         float[] input = random.UniformSingle(steps * batch * inputSize, 0, 1);
@@ -135,7 +137,7 @@ public class RecurrentLayerReferenceTests
         float[] h0 = random.UniformSingle(stateLength, -0.5f, 0.5f), c0 = random.UniformSingle(stateLength, -0.5f, 0.5f);
         float[] dOutput = random.UniformSingle(s.Steps * s.BatchSize * s.HiddenSize, -1, 1);
         float[] dHN = random.UniformSingle(stateLength, -1, 1), dCN = random.UniformSingle(stateLength, -1, 1);
-        bool lstm = cell == CellKind.Lstm;
+        bool lstm = options.HasCellState;
 
         RecurrentState state = layer.CreateState(s.BatchSize);
         state.SetHidden(h0);

@@ -24,11 +24,24 @@ public class RecurrentLayerStepReferenceTests
     private const double RelativeTolerance = 1e-4;
     private const double AbsoluteTolerance = 2e-5;
 
+    // Every cell with and without bias, and the ReLU RNN.
+    public static TheoryData<CellKind, RnnActivation, bool> Configurations
+    {
+        get
+        {
+            var data = new TheoryData<CellKind, RnnActivation, bool>();
+            foreach (CellKind cell in CellCases.All)
+            {
+                data.Add(cell, RnnActivation.Tanh, true);
+                data.Add(cell, RnnActivation.Tanh, false);
+            }
+            data.Add(CellKind.Rnn, RnnActivation.Relu, false);
+            return data;
+        }
+    }
+
     [Theory]
-    [InlineData(CellKind.Lstm, RnnActivation.Tanh, true)]
-    [InlineData(CellKind.Lstm, RnnActivation.Tanh, false)]
-    [InlineData(CellKind.Rnn, RnnActivation.Tanh, true)]
-    [InlineData(CellKind.Rnn, RnnActivation.Relu, false)]
+    [MemberData(nameof(Configurations))]
     public void StepBatchOne_MatchesReference_EveryStep(CellKind cell, RnnActivation activation, bool bias)
     {
         const int inputSize = 37, hiddenSize = 45, layers = 2, steps = 6;
@@ -49,7 +62,7 @@ public class RecurrentLayerStepReferenceTests
 
         float[] input = random.UniformSingle(steps * inputSize, -1, 1);
         float[] h0 = random.UniformSingle(layers * hiddenSize, -0.5f, 0.5f), c0 = random.UniformSingle(layers * hiddenSize, -0.5f, 0.5f);
-        bool lstm = cell == CellKind.Lstm;
+        bool lstm = layer.Options.HasCellState;
         RecurrentForward expected = RecurrentReference.Forward(reference, input.Select(v => (double)v).ToArray(), steps, 1,
             h0.Select(v => (double)v).ToArray(), lstm ? c0.Select(v => (double)v).ToArray() : null);
 
