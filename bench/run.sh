@@ -20,7 +20,8 @@
 # outliers). The one-thread cases are single-threaded (libtorch and ONNX Runtime are told to use one thread); the
 # …TwoThreads cases and libtorch's all-cores case use both cores. libtorch needs
 # bash ../shared/tools/torchsharp-debian12.sh on Debian 12 (libstdc++ 12): it is applied when found; a peer that cannot
-# load prints "peer unavailable: <name>: <reason>" and the run goes on.
+# load prints "peer unavailable: <name> <cell>: <reason>" and the run goes on. A peer that loads but disagrees with
+# SimdLstm prints "peer check FAILED: ..." and stops the run (exit 3) before any peer is timed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
     --notes) notes=$2; shift ;;
     --compare) compare=$2; shift ;;
     --noise-floor) floor=$2; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -81,11 +82,17 @@ if [ "$peers" -eq 1 ]; then
     # Build after patching, so the patched native library is the one copied to the output.
     dotnet build -c Release --no-restore bench/SimdLstm.Benchmarks.Peers -v quiet -nologo
     peers_dll=bench/SimdLstm.Benchmarks.Peers/bin/Release/net10.0/SimdLstm.Benchmarks.Peers.dll
-    SIMDLSTM_TORCH_THREADS=1 dotnet "$peers_dll" --filter '*' --join "${job[@]}" --artifacts "$work/peers-one-core" \
-      && peer_dirs+=("$work/peers-one-core") || echo "peers (one core) failed; continuing"
+    # Each run checks every peer first (exit 3: a peer disagrees with SimdLstm, nothing of it was timed).
+    rc=0
+    SIMDLSTM_TORCH_THREADS=1 dotnet "$peers_dll" --filter '*' --join "${job[@]}" --artifacts "$work/peers-one-core" || rc=$?
+    [ "$rc" -eq 3 ] && { echo "run.sh: a peer disagrees with SimdLstm (see above); stopping" >&2; exit 3; }
+    [ "$rc" -eq 0 ] && peer_dirs+=("$work/peers-one-core") || echo "peers (one core) failed; continuing"
     if [ "$(nproc)" -gt 1 ]; then
-      SIMDLSTM_TORCH_THREADS=all dotnet "$peers_dll" --filter '*TorchBench*' --join "${job[@]}" --artifacts "$work/peers-all-cores" \
-        && peer_dirs+=("$work/peers-all-cores") || echo "peers (all cores) failed; continuing"
+      rc=0
+      SIMDLSTM_TORCH_THREADS=all dotnet "$peers_dll" --filter '*TorchBench*' '*TorchGruBench*' --join "${job[@]}" \
+        --artifacts "$work/peers-all-cores" || rc=$?
+      [ "$rc" -eq 3 ] && { echo "run.sh: a peer disagrees with SimdLstm (see above); stopping" >&2; exit 3; }
+      [ "$rc" -eq 0 ] && peer_dirs+=("$work/peers-all-cores") || echo "peers (all cores) failed; continuing"
     fi
   else
     echo "peer unavailable: all: the peer project did not restore"

@@ -6,7 +6,7 @@ using System.Text;
 namespace SimdLstm.Benchmarks.Peers;
 
 /// <summary>
-/// A minimal protocol-buffers writer, enough for the few ONNX messages an LSTM graph needs. Wire format (varints,
+/// A minimal protocol-buffers writer, enough for the few ONNX messages a one-node LSTM or GRU graph needs. Wire format (varints,
 /// length-delimited fields, packed repeated scalars) as documented at protobuf.dev/programming-guides/encoding.
 /// </summary>
 internal sealed class ProtoWriter
@@ -57,7 +57,7 @@ internal sealed class ProtoWriter
 }
 
 /// <summary>
-/// Builds an ONNX model holding one <c>LSTM</c> node, in code. Field numbers are those of onnx/onnx.proto
+/// Builds an ONNX model holding one <c>LSTM</c> or <c>GRU</c> node, in code. Field numbers are those of onnx/onnx.proto
 /// (github.com/onnx/onnx/blob/main/onnx/onnx.proto): ModelProto ir_version 1, producer_name 2, graph 7, opset_import 8;
 /// OperatorSetIdProto domain 1, version 2; GraphProto node 1, name 2, initializer 5, input 11, output 12;
 /// NodeProto input 1, output 2, name 3, op_type 4, attribute 5; AttributeProto name 1, i 3, type 20 (INT = 2);
@@ -65,50 +65,82 @@ internal sealed class ProtoWriter
 /// TypeProto.Tensor elem_type 1, shape 2; TensorShapeProto dim 1; Dimension dim_value 1.
 /// </summary>
 /// <remarks>
-/// The operator (onnx.ai/onnx/operators/onnx__LSTM.html): inputs X [T, B, I], W [1, 4H, I], R [1, 4H, H], B [1, 8H] = [Wb, Rb],
+/// <para>
+/// LSTM (onnx.ai/onnx/operators/onnx__LSTM.html): inputs X [T, B, I], W [1, 4H, I], R [1, 4H, H], B [1, 8H] = [Wb, Rb],
 /// sequence_lens (omitted: every sequence has length T), initial_h and initial_c [1, B, H]; outputs Y [T, 1, B, H],
 /// Y_h and Y_c [1, B, H]. ONNX orders the gate blocks i, o, f, c; PyTorch (and SimdLstm) i, f, g, o.
+/// </para>
+/// <para>
+/// GRU (onnx.ai/onnx/operators/onnx__GRU.html, and "GRU" in github.com/onnx/onnx/blob/main/docs/Operators.md): inputs
+/// X [T, B, I], W [1, 3H, I] = W[zrh], R [1, 3H, H] = R[zrh], B [1, 6H] = [Wb[zrh], Rb[zrh]], sequence_lens (omitted),
+/// initial_h [1, B, H]; outputs Y [T, 1, B, H] and Y_h [1, B, H]. ONNX orders the gate blocks z, r, h; PyTorch (and
+/// SimdLstm) r, z, n. The spec's candidate with <c>linear_before_reset</c> ≠ 0 is
+/// ht = g(Xt·Whᵀ + (rt ⊙ (Ht−1·Rhᵀ + Rbh)) + Wbh), which is PyTorch's n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)); with
+/// the default 0 it would be g(Xt·Whᵀ + (rt ⊙ Ht−1)·Rhᵀ + Rbh + Wbh), a different cell. So the node sets it to 1.
+/// </para>
 /// </remarks>
 internal static class OnnxModel
 {
     private const int FloatType = 1;
 
-    // ONNX gate block k holds PyTorch gate block s_onnxFromTorch[k]: i ← i, o ← o, f ← f, c ← g.
-    private static readonly int[] s_onnxFromTorch = [0, 3, 1, 2];
+    // ONNX gate block k holds PyTorch gate block s_lstmFromTorch[k]: i ← i, o ← o, f ← f, c ← g.
+    private static readonly int[] s_lstmFromTorch = [0, 3, 1, 2];
 
-    public static byte[] Lstm(RecurrentParameters weights, int steps, int batch)
+    // ONNX gate block k holds PyTorch gate block s_gruFromTorch[k]: z ← z, r ← r, h ← n.
+    private static readonly int[] s_gruFromTorch = [1, 0, 2];
+
+    /// <summary>The one-node model of a one-layer LSTM or GRU with biases, for T = <paramref name="steps"/> and B = <paramref name="batch"/>.</summary>
+    public static byte[] For(RecurrentParameters weights, int steps, int batch)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        int inputSize = weights.Options.InputSize, h = weights.Options.HiddenSize;
-        if (weights.Options.Cell != CellKind.Lstm || weights.Options.NumLayers != 1 || !weights.Options.Bias)
-            throw new ArgumentException("Only a one-layer LSTM with biases maps onto one ONNX LSTM node.", nameof(weights));
+        if (weights.Options.NumLayers != 1 || !weights.Options.Bias)
+            throw new ArgumentException("Only a one-layer cell with biases maps onto one ONNX node.", nameof(weights));
+        return weights.Options.Cell switch
+        {
+            CellKind.Lstm => Build(weights, steps, batch, "LSTM", s_lstmFromTorch, linearBeforeReset: false),
+            CellKind.Gru => Build(weights, steps, batch, "GRU", s_gruFromTorch, linearBeforeReset: true),
+            _ => throw new ArgumentException($"ONNX has no node for a {weights.Options.Cell} layer here.", nameof(weights)),
+        };
+    }
 
-        float[] w = PermuteGates(weights.WeightIh(0), h, inputSize);
-        float[] r = PermuteGates(weights.WeightHh(0), h, h);
-        float[] b = new float[8 * h];
-        PermuteGates(weights.BiasIh(0), h, 1).CopyTo(b, 0);
-        PermuteGates(weights.BiasHh(0), h, 1).CopyTo(b, 4 * h);
+    private static byte[] Build(RecurrentParameters weights, int steps, int batch, string opType, int[] order, bool linearBeforeReset)
+    {
+        int inputSize = weights.Options.InputSize, h = weights.Options.HiddenSize, gates = order.Length;
+        bool lstm = weights.Options.HasCellState;
+        float[] w = PermuteGates(weights.WeightIh(0), order, h, inputSize);
+        float[] r = PermuteGates(weights.WeightHh(0), order, h, h);
+        float[] b = new float[2 * gates * h];
+        PermuteGates(weights.BiasIh(0), order, h, 1).CopyTo(b, 0);
+        PermuteGates(weights.BiasHh(0), order, h, 1).CopyTo(b, gates * h);
 
         var node = new ProtoWriter()
-            .String(1, "X").String(1, "W").String(1, "R").String(1, "B").String(1, "").String(1, "initial_h").String(1, "initial_c")
-            .String(2, "Y").String(2, "Y_h").String(2, "Y_c")
-            .String(3, "lstm").String(4, "LSTM")
+            .String(1, "X").String(1, "W").String(1, "R").String(1, "B").String(1, "").String(1, "initial_h");
+        if (lstm)
+            node.String(1, "initial_c");
+        node.String(2, "Y").String(2, "Y_h");
+        if (lstm)
+            node.String(2, "Y_c");
+        node.String(3, opType.ToLowerInvariant()).String(4, opType)
             .Message(5, new ProtoWriter().String(1, "hidden_size").Varint(3, h).Varint(20, 2));
+        if (linearBeforeReset)
+            node.Message(5, new ProtoWriter().String(1, "linear_before_reset").Varint(3, 1).Varint(20, 2));
 
         var graph = new ProtoWriter()
             .Message(1, node)
             .String(2, "simdlstm_peer")
-            .Message(5, Tensor("W", [1, 4 * h, inputSize], w))
-            .Message(5, Tensor("R", [1, 4 * h, h], r))
-            .Message(5, Tensor("B", [1, 8 * h], b))
+            .Message(5, Tensor("W", [1, gates * h, inputSize], w))
+            .Message(5, Tensor("R", [1, gates * h, h], r))
+            .Message(5, Tensor("B", [1, 2 * gates * h], b))
             .Message(11, Value("X", [steps, batch, inputSize]))
-            .Message(11, Value("initial_h", [1, batch, h]))
-            .Message(11, Value("initial_c", [1, batch, h]))
-            .Message(12, Value("Y", [steps, 1, batch, h]))
-            .Message(12, Value("Y_h", [1, batch, h]))
-            .Message(12, Value("Y_c", [1, batch, h]));
+            .Message(11, Value("initial_h", [1, batch, h]));
+        if (lstm)
+            graph.Message(11, Value("initial_c", [1, batch, h]));
+        graph.Message(12, Value("Y", [steps, 1, batch, h]))
+            .Message(12, Value("Y_h", [1, batch, h]));
+        if (lstm)
+            graph.Message(12, Value("Y_c", [1, batch, h]));
 
-        // IR version 8 with opset 17 (LSTM-14 semantics), both long supported by ONNX Runtime.
+        // IR version 8 with opset 17 (LSTM-14 and GRU-14 semantics), both long supported by ONNX Runtime.
         return new ProtoWriter()
             .Varint(1, 8)
             .String(2, "SimdLstm.Benchmarks.Peers")
@@ -117,12 +149,12 @@ internal static class OnnxModel
             .ToArray();
     }
 
-    // [4H, cols] in PyTorch gate order → [4H, cols] in ONNX gate order.
-    private static float[] PermuteGates(ReadOnlySpan<float> source, int h, int cols)
+    // [G·H, cols] in PyTorch gate order → [G·H, cols] in ONNX gate order: ONNX block k is PyTorch block order[k].
+    private static float[] PermuteGates(ReadOnlySpan<float> source, int[] order, int h, int cols)
     {
-        var result = new float[4 * h * cols];
-        for (int k = 0; k < 4; k++)
-            source.Slice(s_onnxFromTorch[k] * h * cols, h * cols).CopyTo(result.AsSpan(k * h * cols));
+        var result = new float[order.Length * h * cols];
+        for (int k = 0; k < order.Length; k++)
+            source.Slice(order[k] * h * cols, h * cols).CopyTo(result.AsSpan(k * h * cols));
         return result;
     }
 

@@ -7,11 +7,12 @@ using static TorchSharp.torch;
 namespace SimdLstm.Benchmarks.Peers;
 
 /// <summary>
-/// ONNX Runtime's LSTM operator on one thread: a streaming step (T = 1, state passed in and out) and a 100-step sequence
-/// (time per step), with the weights of the main suite's <c>LstmBench</c>.
+/// ONNX Runtime's LSTM or GRU operator on one thread: a streaming step (T = 1, state passed in and out) and a 100-step
+/// sequence (time per step), with the weights of the main suite's class of the same cell (<c>LstmBench</c>,
+/// <c>GruBench</c>). <see cref="OnnxRuntimeBench"/> and <see cref="OnnxRuntimeGruBench"/> pick the cell.
 /// </summary>
 [MemoryDiagnoser]
-public class OnnxRuntimeBench
+public abstract class OnnxRuntimeCellBench
 {
     private OnnxRuntimePeer _peer = null!;
 
@@ -21,6 +22,9 @@ public class OnnxRuntimeBench
 
     /// <summary>The sizes to run.</summary>
     public static IEnumerable<int> Sizes() => BenchCases.Sizes();
+
+    /// <summary>The cell this class measures.</summary>
+    public abstract CellKind Cell { get; }
 
     /// <summary>Checks agreement with SimdLstm (again, in this process) and builds the T = 1 session.</summary>
     [GlobalSetup(Target = nameof(Step))]
@@ -48,19 +52,34 @@ public class OnnxRuntimeBench
 
     private void Create(int steps)
     {
-        if (PeerCheck.OnnxRuntime(Size) is string problem)
+        if (PeerCheck.OnnxRuntime(Size, Cell).Problem is string problem)
             throw new InvalidOperationException("Refusing to time ONNX Runtime: " + problem);
-        _peer = new OnnxRuntimePeer(PeerCheck.Layer(Size).Weights, steps);
+        _peer = new OnnxRuntimePeer(PeerCheck.Layer(Size, Cell).Weights, steps);
         PeerCheck.Uniform(steps * Size, seed: 2).CopyTo(_peer.Input, 0);
     }
 }
 
+/// <summary>ONNX Runtime's <c>LSTM</c> node.</summary>
+public class OnnxRuntimeBench : OnnxRuntimeCellBench
+{
+    /// <inheritdoc/>
+    public override CellKind Cell => CellKind.Lstm;
+}
+
+/// <summary>ONNX Runtime's <c>GRU</c> node (<c>linear_before_reset = 1</c>, PyTorch's cell).</summary>
+public class OnnxRuntimeGruBench : OnnxRuntimeCellBench
+{
+    /// <inheritdoc/>
+    public override CellKind Cell => CellKind.Gru;
+}
+
 /// <summary>
-/// libtorch through TorchSharp: <c>nn.LSTMCell</c> step, <c>nn.LSTM</c> 100-step sequence (time per step) and a training
-/// pass (forward + backward with dL/dx, B = 32, T = 50), on one thread and on all cores.
+/// libtorch through TorchSharp: the cell module's step (<c>nn.LSTMCell</c>, <c>nn.GRUCell</c>), the sequence module's
+/// 100-step sequence (<c>nn.LSTM</c>, <c>nn.GRU</c>; time per step) and a training pass (forward + backward with dL/dx,
+/// B = 32, T = 50), on one thread and on all cores. <see cref="TorchBench"/> and <see cref="TorchGruBench"/> pick the cell.
 /// </summary>
 [MemoryDiagnoser]
-public class TorchBench
+public abstract class TorchCellBench
 {
     /// <summary>Selects the thread counts: <c>1</c>, <c>all</c> or <c>1,all</c> (the default).</summary>
     public const string ThreadsVariable = "SIMDLSTM_TORCH_THREADS";
@@ -68,7 +87,7 @@ public class TorchBench
     private TorchPeer _peer = null!;
     private Tensor _x = null!;
     private Tensor _hidden = null!;
-    private Tensor _cell = null!;
+    private Tensor? _cell;
     private Tensor _dOutput = null!;
 
     /// <summary>I = H.</summary>
@@ -78,6 +97,9 @@ public class TorchBench
     /// <summary>libtorch's intra-op threads.</summary>
     [ParamsSource(nameof(ThreadCounts))]
     public int Threads { get; set; }
+
+    /// <summary>The cell this class measures.</summary>
+    public abstract CellKind Cell { get; }
 
     /// <summary>The sizes to run.</summary>
     public static IEnumerable<int> Sizes() => BenchCases.Sizes();
@@ -98,7 +120,7 @@ public class TorchBench
         Create();
         _x = tensor(PeerCheck.Uniform(Size, seed: 2), [1, Size]);
         _hidden = zeros(1, Size);
-        _cell = zeros(1, Size);
+        _cell = Cell == CellKind.Lstm ? zeros(1, Size) : null;
     }
 
     /// <summary>Sequence setup: x [100, 1, I], zero state [1, 1, H].</summary>
@@ -108,7 +130,7 @@ public class TorchBench
         Create();
         _x = tensor(PeerCheck.Uniform(BenchCases.SequenceSteps * Size, seed: 2), [BenchCases.SequenceSteps, 1, Size]);
         _hidden = zeros(1, 1, Size);
-        _cell = zeros(1, 1, Size);
+        _cell = Cell == CellKind.Lstm ? zeros(1, 1, Size) : null;
     }
 
     /// <summary>Training setup: x [50, 32, I] with a gradient, dL/dy [50, 32, H].</summary>
@@ -121,25 +143,25 @@ public class TorchBench
         _dOutput = tensor(PeerCheck.Uniform(rows * Size, seed: 3), [BenchCases.TrainSteps, BenchCases.TrainBatch, Size]);
     }
 
-    /// <summary>One LSTMCell step; its output state replaces the input state, as a streaming caller's would.</summary>
+    /// <summary>One cell step; its output state replaces the input state, as a streaming caller's would.</summary>
     [Benchmark]
     public void Step()
     {
-        (Tensor h, Tensor c) = _peer.Step(_x, _hidden, _cell);
+        (Tensor h, Tensor? c) = _peer.Step(_x, _hidden, _cell);
         _hidden.Dispose();
-        _cell.Dispose();
+        _cell?.Dispose();
         _hidden = h;
         _cell = c;
     }
 
-    /// <summary>A 100-step nn.LSTM sequence from a zero state; time per step.</summary>
+    /// <summary>A 100-step sequence from a zero state; time per step.</summary>
     [Benchmark(OperationsPerInvoke = BenchCases.SequenceSteps)]
     public void Sequence()
     {
-        (Tensor y, Tensor h, Tensor c) = _peer.Sequence(_x, _hidden, _cell);
+        (Tensor y, Tensor h, Tensor? c) = _peer.Sequence(_x, _hidden, _cell);
         y.Dispose();
         h.Dispose();
-        c.Dispose();
+        c?.Dispose();
     }
 
     /// <summary>Zero gradients, forward, backward (parameter gradients and dL/dx).</summary>
@@ -157,8 +179,22 @@ public class TorchBench
     private void Create()
     {
         set_num_threads(Threads);
-        if (PeerCheck.Torch(Size) is string problem)
+        if (PeerCheck.Torch(Size, Cell).Problem is string problem)
             throw new InvalidOperationException("Refusing to time libtorch: " + problem);
-        _peer = new TorchPeer(PeerCheck.Layer(Size).Weights);
+        _peer = new TorchPeer(PeerCheck.Layer(Size, Cell).Weights);
     }
+}
+
+/// <summary>libtorch's <c>nn.LSTMCell</c> and <c>nn.LSTM</c>.</summary>
+public class TorchBench : TorchCellBench
+{
+    /// <inheritdoc/>
+    public override CellKind Cell => CellKind.Lstm;
+}
+
+/// <summary>libtorch's <c>nn.GRUCell</c> and <c>nn.GRU</c>.</summary>
+public class TorchGruBench : TorchCellBench
+{
+    /// <inheritdoc/>
+    public override CellKind Cell => CellKind.Gru;
 }

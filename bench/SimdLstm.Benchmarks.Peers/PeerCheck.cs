@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,12 +11,18 @@ namespace SimdLstm.Benchmarks.Peers;
 /// not timed at all.
 /// </summary>
 /// <remarks>
-/// Tolerances. Outputs h, c of an LSTM lie in (−1, 1); each gate pre-activation sums I + H ≤ 2048 float32 products of
+/// <para>
+/// Every inference path the benchmarks time is compared: <see cref="RecurrentLayer"/> itself, its packed copy, and the
+/// packed copy on a 2-thread <see cref="ComputePool"/>; and the training pass on one thread and on the pool.
+/// </para>
+/// <para>
+/// Tolerances. Outputs h (and an LSTM's c) lie in (−1, 1); each gate pre-activation sums I + H ≤ 2048 float32 products of
 /// weights ≤ 1/√H with values ≤ 1, so different summation orders and the peers' own sigmoid/tanh approximations differ
 /// by ~1e-6, and the contractive recurrence keeps that from growing over 100 steps: <see cref="OutputTolerance"/> =
 /// 1e-4 absolute leaves a wide margin while still catching any mapping error (a swapped gate or a missing bias changes
 /// outputs by ~1e-1). Gradients are sums over every token and grow with them, so they are compared relative to the largest
 /// magnitude of the tensor: <see cref="GradientTolerance"/> = 1e-4 of it.
+/// </para>
 /// </remarks>
 internal static class PeerCheck
 {
@@ -22,11 +30,15 @@ internal static class PeerCheck
     public const double GradientTolerance = 1e-4;
 
     // The training check uses a small B and T: the mapping of weights and the semantics of the pass do not depend on
-    // them, and SimdLstm's reference path is slow while its kernels are naive.
+    // them, and it keeps the check quick at every size.
     private const int CheckBatch = 4, CheckSteps = 5;
 
-    /// <summary>The layer every peer benchmark copies: the same seed as the main suite's <c>LstmBench</c>.</summary>
-    public static RecurrentLayer Layer(int size) => new(RecurrentOptions.Lstm(size, size), seed: 1);
+    // Steps the ONNX Runtime check streams (the state carried through its outputs), and steps the libtorch check takes
+    // before its cell step, so that the step starts from a nonzero state.
+    private const int StreamSteps = 3, WarmSteps = 5;
+
+    /// <summary>The layer every peer benchmark copies: the shape and seed of the main suite's class of that cell.</summary>
+    public static RecurrentLayer Layer(int size, CellKind cell) => new(BenchCases.Options(cell, size), seed: 1);
 
     /// <summary>Deterministic inputs in U(−1, 1).</summary>
     public static float[] Uniform(int length, int seed)
@@ -38,124 +50,260 @@ internal static class PeerCheck
         return values;
     }
 
-    /// <summary>Null when ONNX Runtime agrees on a 3-step stream and a 100-step sequence; otherwise what differed.</summary>
-    public static string? OnnxRuntime(int size)
+    /// <summary>ONNX Runtime against every inference path of ours: a 3-step stream and a 100-step sequence.</summary>
+    public static Agreement OnnxRuntime(int size, CellKind cell)
     {
-        RecurrentLayer layer = Layer(size);
+        var agreement = new Agreement(size);
+        RecurrentLayer layer = Layer(size, cell);
+        bool hasCell = layer.Options.HasCellState;
         float[] x = Uniform(BenchCases.SequenceSteps * size, seed: 2);
 
-        // Streaming: three steps, the state carried through ONNX Runtime's outputs.
+        // ONNX Runtime's results, once.
+        var streamH = new float[StreamSteps][];
+        var streamC = new float[StreamSteps][];
         using (var step = new OnnxRuntimePeer(layer.Weights, steps: 1))
         {
-            RecurrentState state = layer.CreateState();
-            RecurrentWorkspace workspace = layer.CreateWorkspace(1);
-            float[] h = new float[size];
-            for (int t = 0; t < 3; t++)
+            for (int t = 0; t < StreamSteps; t++)
             {
                 x.AsSpan(t * size, size).CopyTo(step.Input);
                 step.Run();
-                layer.Step(x.AsSpan(t * size, size), state, workspace, h);
-                if (Differs("ONNX Runtime step h", step.CurrentHidden, state.Hidden, OutputTolerance) is string a)
-                    return a;
-                if (Differs("ONNX Runtime step c", step.CurrentCell, state.Cell, OutputTolerance) is string b)
-                    return b;
+                streamH[t] = step.CurrentHidden.AsSpan().ToArray();
+                streamC[t] = step.CurrentCell.AsSpan().ToArray();
             }
         }
-
+        float[] y, yH, yC;
         using (var sequence = new OnnxRuntimePeer(layer.Weights, BenchCases.SequenceSteps))
+        {
+            x.CopyTo(sequence.Input, 0);
+            sequence.Run();
+            y = sequence.Output.AsSpan().ToArray();
+            yH = sequence.CurrentHidden.AsSpan().ToArray();
+            yC = sequence.CurrentCell.AsSpan().ToArray();
+        }
+
+        using var pool = new ComputePool(2);
+        foreach (InferencePath ours in InferencePath.All(layer, pool))
+        {
+            RecurrentState state = layer.CreateState();
+            RecurrentWorkspace workspace = ours.CreateWorkspace(1);
+            float[] h = new float[size];
+            for (int t = 0; t < StreamSteps; t++)
+            {
+                ours.Step(x.AsSpan(t * size, size), state, workspace, h);
+                agreement.Output($"ONNX Runtime step {t + 1} h ({ours.Name})", streamH[t], state.Hidden);
+                if (hasCell)
+                    agreement.Output($"ONNX Runtime step {t + 1} c ({ours.Name})", streamC[t], state.Cell);
+            }
+
+            state = layer.CreateState();
+            float[] ourY = new float[BenchCases.SequenceSteps * size];
+            ours.Forward(x, BenchCases.SequenceSteps, state, ours.CreateWorkspace(BenchCases.SequenceSteps), ourY);
+            agreement.Output($"ONNX Runtime sequence Y ({ours.Name})", y, ourY);
+            agreement.Output($"ONNX Runtime sequence Y_h ({ours.Name})", yH, state.Hidden);
+            if (hasCell)
+                agreement.Output($"ONNX Runtime sequence Y_c ({ours.Name})", yC, state.Cell);
+        }
+        return agreement;
+    }
+
+    /// <summary>
+    /// libtorch against every path of ours: a cell step from a nonzero state, a 100-step sequence, and a training pass's
+    /// parameter and input gradients against autograd.
+    /// </summary>
+    public static Agreement Torch(int size, CellKind cell)
+    {
+        var agreement = new Agreement(size);
+        RecurrentLayer layer = Layer(size, cell);
+        bool hasCell = layer.Options.HasCellState;
+        string cellModule = cell == CellKind.Lstm ? "LSTMCell" : "GRUCell", sequenceModule = cell == CellKind.Lstm ? "LSTM" : "GRU";
+        using var peer = new TorchPeer(layer.Weights);
+        using IDisposable scope = NewDisposeScope();
+        using var pool = new ComputePool(2);
+        float[] x = Uniform(BenchCases.SequenceSteps * size, seed: 2);
+        float[] xStep = x.AsSpan(WarmSteps * size, size).ToArray();
+
+        foreach (InferencePath ours in InferencePath.All(layer, pool))
+        {
+            // Step from this path's state after a few steps, so the h (and c) inputs are exercised.
+            RecurrentState state = layer.CreateState();
+            RecurrentWorkspace workspace = ours.CreateWorkspace(1);
+            float[] h = new float[size];
+            for (int t = 0; t < WarmSteps; t++)
+                ours.Step(x.AsSpan(t * size, size), state, workspace, h);
+            Tensor h0 = tensor(state.Hidden.ToArray(), [1, size]);
+            Tensor? c0 = hasCell ? tensor(state.Cell.ToArray(), [1, size]) : null;
+            ours.Step(xStep, state, workspace, h);
+            (Tensor h1, Tensor? c1) = peer.Step(tensor(xStep, [1, size]), h0, c0);
+            agreement.Output($"libtorch {cellModule} h ({ours.Name})", h1.data<float>().ToArray(), state.Hidden);
+            if (c1 is not null)
+                agreement.Output($"libtorch {cellModule} c ({ours.Name})", c1.data<float>().ToArray(), state.Cell);
+        }
+
+        // Sequence from a zero state.
+        (Tensor ty, Tensor th, Tensor? tc) = peer.Sequence(tensor(x, [BenchCases.SequenceSteps, 1, size]),
+            zeros(1, 1, size), hasCell ? zeros(1, 1, size) : null);
+        float[] peerY = ty.data<float>().ToArray(), peerH = th.data<float>().ToArray();
+        float[] peerC = tc is null ? [] : tc.data<float>().ToArray();
+        foreach (InferencePath ours in InferencePath.All(layer, pool))
         {
             RecurrentState state = layer.CreateState();
             float[] y = new float[BenchCases.SequenceSteps * size];
-            layer.Forward(x, BenchCases.SequenceSteps, state, layer.CreateWorkspace(BenchCases.SequenceSteps), y);
-            x.CopyTo(sequence.Input, 0);
-            sequence.Run();
-            return Differs("ONNX Runtime sequence Y", sequence.Output, y, OutputTolerance)
-                ?? Differs("ONNX Runtime sequence Y_c", sequence.CurrentCell, state.Cell, OutputTolerance);
+            ours.Forward(x, BenchCases.SequenceSteps, state, ours.CreateWorkspace(BenchCases.SequenceSteps), y);
+            agreement.Output($"libtorch nn.{sequenceModule} y ({ours.Name})", peerY, y);
+            agreement.Output($"libtorch nn.{sequenceModule} h_T ({ours.Name})", peerH, state.Hidden);
+            if (hasCell)
+                agreement.Output($"libtorch nn.{sequenceModule} c_T ({ours.Name})", peerC, state.Cell);
         }
-    }
-
-    /// <summary>Null when libtorch agrees on a step, a 100-step sequence, and a training pass's gradients.</summary>
-    public static string? Torch(int size)
-    {
-        RecurrentLayer layer = Layer(size);
-        using var peer = new TorchPeer(layer.Weights);
-        using IDisposable scope = NewDisposeScope();
-        float[] x = Uniform(BenchCases.SequenceSteps * size, seed: 2);
-
-        // Step from a nonzero state (the state after 5 of our steps), so h and c inputs are exercised.
-        RecurrentState state = layer.CreateState();
-        RecurrentWorkspace workspace = layer.CreateWorkspace(1);
-        float[] h = new float[size];
-        for (int t = 0; t < 5; t++)
-            layer.Step(x.AsSpan(t * size, size), state, workspace, h);
-        Tensor h0 = tensor(state.Hidden.ToArray(), [1, size]), c0 = tensor(state.Cell.ToArray(), [1, size]);
-        layer.Step(x.AsSpan(5 * size, size), state, workspace, h);
-        (Tensor h1, Tensor c1) = peer.Step(tensor(x.AsSpan(5 * size, size).ToArray(), [1, size]), h0, c0);
-        if (Differs("libtorch LSTMCell h", h1.data<float>().ToArray(), state.Hidden, OutputTolerance) is string a)
-            return a;
-        if (Differs("libtorch LSTMCell c", c1.data<float>().ToArray(), state.Cell, OutputTolerance) is string b)
-            return b;
-
-        // Sequence from a zero state.
-        state = layer.CreateState();
-        float[] y = new float[BenchCases.SequenceSteps * size];
-        layer.Forward(x, BenchCases.SequenceSteps, state, layer.CreateWorkspace(BenchCases.SequenceSteps), y);
-        (Tensor ty, _, Tensor tc) = peer.Sequence(tensor(x, [BenchCases.SequenceSteps, 1, size]),
-            zeros(1, 1, size), zeros(1, 1, size));
-        if (Differs("libtorch nn.LSTM y", ty.data<float>().ToArray(), y, OutputTolerance) is string s)
-            return s;
-        if (Differs("libtorch nn.LSTM c_T", tc.data<float>().ToArray(), state.Cell, OutputTolerance) is string sc)
-            return sc;
 
         // Training: the same dL/dy into both, compare every parameter gradient and dL/dx.
         int rows = CheckSteps * CheckBatch;
         float[] input = Uniform(rows * size, seed: 3), dOutput = Uniform(rows * size, seed: 4);
-        float[] output = new float[rows * size], dInput = new float[rows * size];
-        RecurrentParameters gradients = layer.CreateGradients();
-        RecurrentWorkspace trainWorkspace = layer.CreateWorkspace(CheckSteps, CheckBatch);
-        layer.Forward(input, CheckSteps, layer.CreateState(CheckBatch), trainWorkspace, output);
-        layer.Backward(dOutput, trainWorkspace, gradients, dInput);
         Tensor tx = tensor(input, [CheckSteps, CheckBatch, size]).requires_grad_(true);
         peer.Train(tx, tensor(dOutput, [CheckSteps, CheckBatch, size]));
-        return GradientDiffers("weight_ih_l0", peer, gradients.WeightIh(0))
-            ?? GradientDiffers("weight_hh_l0", peer, gradients.WeightHh(0))
-            ?? GradientDiffers("bias_ih_l0", peer, gradients.BiasIh(0))
-            ?? GradientDiffers("bias_hh_l0", peer, gradients.BiasHh(0))
-            ?? Differs("libtorch dL/dx", tx.grad!.data<float>().ToArray(), dInput, GradientTolerance * Math.Max(1, MaxAbs(dInput)));
+        string[] names = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"];
+        var peerGradients = new float[names.Length][];
+        for (int i = 0; i < names.Length; i++)
+        {
+            Tensor? grad = peer.Gradient(names[i]);
+            if (grad is null)
+                return agreement.Fail($"libtorch has no gradient for {names[i]}");
+            peerGradients[i] = grad.data<float>().ToArray();
+        }
+        float[] peerDx = tx.grad!.data<float>().ToArray();
+
+        foreach ((string name, ComputePool? trainPool) in new[] { ("RecurrentLayer", (ComputePool?)null), ("RecurrentLayer, 2 threads", pool) })
+        {
+            float[] output = new float[rows * size], dInput = new float[rows * size];
+            RecurrentParameters gradients = layer.CreateGradients();
+            RecurrentWorkspace trainWorkspace = layer.CreateWorkspace(CheckSteps, CheckBatch, trainPool);
+            layer.Forward(input, CheckSteps, layer.CreateState(CheckBatch), trainWorkspace, output);
+            layer.Backward(dOutput, trainWorkspace, gradients, dInput);
+            agreement.Gradient($"libtorch d{names[0]} ({name})", peerGradients[0], gradients.WeightIh(0));
+            agreement.Gradient($"libtorch d{names[1]} ({name})", peerGradients[1], gradients.WeightHh(0));
+            agreement.Gradient($"libtorch d{names[2]} ({name})", peerGradients[2], gradients.BiasIh(0));
+            agreement.Gradient($"libtorch d{names[3]} ({name})", peerGradients[3], gradients.BiasHh(0));
+            agreement.Gradient($"libtorch dL/dx ({name})", peerDx, dInput);
+        }
+        return agreement;
     }
 
-    private static string? GradientDiffers(string name, TorchPeer peer, ReadOnlySpan<float> ours)
+    // One of our inference paths: the layer itself (weights in PyTorch's layout), or its packed copy on one thread or on
+    // a pool (what the benchmarks' Step/Sequence and …TwoThreads cases time).
+    private sealed class InferencePath(string name, RecurrentLayer layer, PackedRecurrentLayer? packed, ComputePool? pool)
     {
-        Tensor? grad = peer.Gradient(name);
-        if (grad is null)
-            return $"libtorch has no gradient for {name}";
-        return Differs("libtorch d" + name, grad.data<float>().ToArray(), ours, GradientTolerance * Math.Max(1, MaxAbs(ours)));
-    }
+        public string Name { get; } = name;
 
-    private static double MaxAbs(ReadOnlySpan<float> values)
+        public static IEnumerable<InferencePath> All(RecurrentLayer layer, ComputePool pool)
+        {
+            PackedRecurrentLayer packed = layer.Pack();
+            return [new("RecurrentLayer", layer, null, null), new("packed", layer, packed, null), new("packed, 2 threads", layer, packed, pool)];
+        }
+
+        public RecurrentWorkspace CreateWorkspace(int steps) => layer.CreateWorkspace(steps, 1, pool);
+
+        public void Step(ReadOnlySpan<float> input, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+        {
+            if (packed is null)
+                layer.Step(input, state, workspace, output);
+            else
+                packed.Step(input, state, workspace, output);
+        }
+
+        public void Forward(ReadOnlySpan<float> input, int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+        {
+            if (packed is null)
+                layer.Forward(input, steps, state, workspace, output);
+            else
+                packed.Forward(input, steps, state, workspace, output);
+        }
+    }
+}
+
+/// <summary>
+/// What a cross-check found: the largest output difference (absolute) and the largest gradient difference (relative to
+/// the larger of 1 and the tensor's largest magnitude) with where they were, and the first comparison beyond its
+/// tolerance.
+/// </summary>
+internal sealed class Agreement(int size)
+{
+    /// <summary>The first disagreement, or null.</summary>
+    public string? Problem { get; private set; }
+
+    /// <summary>Largest |peer − ours| over every output compared.</summary>
+    public double WorstOutput { get; private set; }
+
+    /// <summary>Where <see cref="WorstOutput"/> was.</summary>
+    public string WorstOutputAt { get; private set; } = "nothing compared";
+
+    /// <summary>Largest |peer − ours| / max(1, max |ours|) over every gradient compared (0 when none was).</summary>
+    public double WorstGradient { get; private set; }
+
+    /// <summary>Where <see cref="WorstGradient"/> was.</summary>
+    public string WorstGradientAt { get; private set; } = "nothing compared";
+
+    /// <summary>Whether any gradient was compared.</summary>
+    public bool HasGradients { get; private set; }
+
+    /// <summary>Compares outputs within <see cref="PeerCheck.OutputTolerance"/>.</summary>
+    public void Output(string what, ReadOnlySpan<float> peer, ReadOnlySpan<float> ours)
     {
-        double max = 0;
-        foreach (float v in values)
-            max = Math.Max(max, Math.Abs(v));
-        return max;
+        if (Worst(what, peer, ours, 1, PeerCheck.OutputTolerance) is not (double d, string at))
+            return;
+        if (!(d <= WorstOutput) || WorstOutputAt == "nothing compared")
+        {
+            WorstOutput = d;
+            WorstOutputAt = at;
+        }
     }
 
-    /// <summary>Null when every element agrees within <paramref name="tolerance"/>; otherwise the worst element.</summary>
-    public static string? Differs(string what, ReadOnlySpan<float> peer, ReadOnlySpan<float> ours, double tolerance)
+    /// <summary>Compares gradients within <see cref="PeerCheck.GradientTolerance"/> of max(1, their largest magnitude).</summary>
+    public void Gradient(string what, ReadOnlySpan<float> peer, ReadOnlySpan<float> ours)
+    {
+        double scale = 1;
+        foreach (float v in ours)
+            scale = Math.Max(scale, Math.Abs(v));
+        if (Worst(what, peer, ours, scale, PeerCheck.GradientTolerance) is not (double d, string at))
+            return;
+        if (!(d <= WorstGradient) || !HasGradients)
+        {
+            WorstGradient = d;
+            WorstGradientAt = at;
+        }
+        HasGradients = true;
+    }
+
+    /// <summary>Records a disagreement that is not a difference of values; returns this.</summary>
+    public Agreement Fail(string problem)
+    {
+        Problem ??= $"{problem} at I = H = {size}";
+        return this;
+    }
+
+    // The worst |peer − ours| / scale, and a description of it; records a problem beyond tolerance (or a length mismatch,
+    // then returns null).
+    private (double, string)? Worst(string what, ReadOnlySpan<float> peer, ReadOnlySpan<float> ours, double scale, double tolerance)
     {
         if (peer.Length != ours.Length)
-            return $"{what}: {peer.Length} values, expected {ours.Length}";
+        {
+            Fail($"{what}: {peer.Length} values, expected {ours.Length}");
+            return null;
+        }
+        if (ours.Length == 0)
+            return (0, $"{what} at I = H = {size} (no values)");
         double worst = 0;
         int at = 0;
         for (int i = 0; i < ours.Length; i++)
         {
-            double d = Math.Abs((double)peer[i] - ours[i]);
+            double d = Math.Abs((double)peer[i] - ours[i]) / scale;
             if (!(d <= worst))
             {
                 worst = d;
                 at = i;
             }
         }
-        return worst <= tolerance ? null : $"{what} differs by {worst:G3} at {at} (peer {peer[at]}, SimdLstm {ours[at]}; tolerance {tolerance:G3})";
+        string where = string.Create(CultureInfo.InvariantCulture, $"{what} at I = H = {size}, element {at} (peer {peer[at]}, SimdLstm {ours[at]})");
+        if (!(worst <= tolerance))
+            Problem ??= string.Create(CultureInfo.InvariantCulture, $"{what} differs by {worst:G3}{(scale > 1 ? " of its largest magnitude" : "")} at I = H = {size}, element {at} (peer {peer[at]}, SimdLstm {ours[at]}; tolerance {tolerance:G3})");
+        return (worst, where);
     }
 }

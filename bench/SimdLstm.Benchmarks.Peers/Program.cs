@@ -1,25 +1,51 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
 using BenchmarkDotNet.Exporters.Json;
 using BenchmarkDotNet.Running;
+using SimdLstm;
 using SimdLstm.Benchmarks;
 using SimdLstm.Benchmarks.Peers;
 
-// Peers are checked against SimdLstm (same weights, same inputs) for every size before anything is timed. A peer whose
-// native library does not load, or whose outputs disagree, is reported on one line and left out; the rest run.
-// "--check-only" stops after the checks.
+// Every peer is checked against SimdLstm (same weights, same inputs), for every cell it runs and every size, before
+// anything is timed. A peer whose native library does not load (or that cannot run a cell) is reported on one line and
+// left out; the rest run. A peer that loads but disagrees (or a check that SimdLstm itself fails with an argument error)
+// stops the run: nothing is timed and the exit code is 3.
+// "--check-only" stops after the checks (exit code 0 when every peer agreed, 1 when one was unavailable, 3 on a
+// disagreement).
 bool checkOnly = Array.IndexOf(args, "--check-only") >= 0;
 string[] rest = Array.FindAll(args, a => a != "--check-only");
 
+(string Name, CellKind Cell, Func<int, CellKind, Agreement> Check, Type Bench)[] peers =
+[
+    ("onnxruntime", CellKind.Lstm, PeerCheck.OnnxRuntime, typeof(OnnxRuntimeBench)),
+    ("onnxruntime", CellKind.Gru, PeerCheck.OnnxRuntime, typeof(OnnxRuntimeGruBench)),
+    ("libtorch", CellKind.Lstm, PeerCheck.Torch, typeof(TorchBench)),
+    ("libtorch", CellKind.Gru, PeerCheck.Torch, typeof(TorchGruBench)),
+];
 var types = new List<Type>();
-if (Check("onnxruntime", PeerCheck.OnnxRuntime))
-    types.Add(typeof(OnnxRuntimeBench));
-if (Check("libtorch", PeerCheck.Torch))
-    types.Add(typeof(TorchBench));
+int disagreements = 0;
+foreach (var peer in peers)
+{
+    switch (Check(peer.Name, peer.Cell, peer.Check))
+    {
+        case Verdict.Agrees:
+            types.Add(peer.Bench);
+            break;
+        case Verdict.Disagrees:
+            disagreements++;
+            break;
+    }
+}
+if (disagreements > 0)
+{
+    Console.WriteLine($"peer check FAILED: {disagreements} peer/cell pair(s) disagree with SimdLstm (above); nothing is timed");
+    return 3;
+}
 if (checkOnly)
-    return types.Count == 2 ? 0 : 1;
+    return types.Count == peers.Length ? 0 : 1;
 if (types.Count == 0)
 {
     Console.WriteLine("no peer available: nothing to time");
@@ -32,30 +58,47 @@ IConfig config = DefaultConfig.Instance
 BenchmarkSwitcher.FromTypes([.. types]).Run(rest, config);
 return 0;
 
-static bool Check(string name, Func<int, string?> check)
+static Verdict Check(string name, CellKind cell, Func<int, CellKind, Agreement> check)
 {
+    double worstOutput = 0, worstGradient = 0;
+    string outputAt = "-", gradientAt = "-";
+    bool gradients = false;
     foreach (int size in BenchCases.Sizes())
     {
-        string? problem;
+        Agreement agreement;
         try
         {
-            problem = check(size);
+            agreement = check(size, cell);
         }
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException
                                       or BadImageFormatException or InvalidOperationException or NotSupportedException
                                       or Microsoft.ML.OnnxRuntime.OnnxRuntimeException or System.Runtime.InteropServices.ExternalException)
         {
-            Console.WriteLine($"peer unavailable: {name}: {FirstLine(e)}");
-            return false;
+            Console.WriteLine($"peer unavailable: {name} {cell}: {FirstLine(e)}");
+            return Verdict.Unavailable;
         }
-        if (problem is not null)
+        catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException or ArithmeticException)
         {
-            Console.WriteLine($"peer unavailable: {name}: disagrees with SimdLstm at I = H = {size}, not timed: {problem}");
-            return false;
+            // Not a peer that fails to load: a path of ours (or the mapping of its weights) refused the case.
+            Console.WriteLine($"peer check FAILED: {name} {cell} at I = H = {size}: the check threw {FirstLine(e)}");
+            return Verdict.Disagrees;
         }
+        if (agreement.Problem is string problem)
+        {
+            Console.WriteLine($"peer check FAILED: {name} {cell} disagrees with SimdLstm: {problem}");
+            return Verdict.Disagrees;
+        }
+        if (!(agreement.WorstOutput <= worstOutput) || outputAt == "-")
+            (worstOutput, outputAt) = (agreement.WorstOutput, agreement.WorstOutputAt);
+        if (agreement.HasGradients && (!(agreement.WorstGradient <= worstGradient) || !gradients))
+            (worstGradient, gradientAt, gradients) = (agreement.WorstGradient, agreement.WorstGradientAt, true);
     }
-    Console.WriteLine($"peer ok: {name}: agrees with SimdLstm at every size (outputs within {PeerCheck.OutputTolerance:G} abs, gradients within {PeerCheck.GradientTolerance:G} of their largest magnitude)");
-    return true;
+    var inv = CultureInfo.InvariantCulture;
+    Console.WriteLine(string.Create(inv, $"peer ok: {name} {cell}: agrees with SimdLstm at every size (outputs within {PeerCheck.OutputTolerance:G} abs, gradients within {PeerCheck.GradientTolerance:G} of their largest magnitude)"));
+    Console.WriteLine(string.Create(inv, $"  largest output difference {worstOutput:G3}: {outputAt}"));
+    if (gradients)
+        Console.WriteLine(string.Create(inv, $"  largest gradient difference {worstGradient:G3} of the largest magnitude: {gradientAt}"));
+    return Verdict.Agrees;
 }
 
 static string FirstLine(Exception e)
@@ -65,4 +108,11 @@ static string FirstLine(Exception e)
     string message = e.GetType().Name + ": " + e.Message;
     int newline = message.IndexOf('\n', StringComparison.Ordinal);
     return newline < 0 ? message : message[..newline];
+}
+
+internal enum Verdict
+{
+    Agrees,
+    Unavailable,
+    Disagrees,
 }

@@ -5,52 +5,78 @@ using static TorchSharp.torch;
 namespace SimdLstm.Benchmarks.Peers;
 
 /// <summary>
-/// libtorch through TorchSharp with the same weights as a SimdLstm layer: <c>nn.LSTMCell</c> for the streaming step,
-/// <c>nn.LSTM</c> for sequences and training. PyTorch's gate order and tensor names are SimdLstm's, so weights copy over
-/// unchanged.
+/// libtorch through TorchSharp with the same weights as a SimdLstm layer: <c>nn.LSTMCell</c> or <c>nn.GRUCell</c> for the
+/// streaming step, <c>nn.LSTM</c> or <c>nn.GRU</c> for sequences and training. PyTorch's gate order and tensor names are
+/// SimdLstm's, so weights copy over unchanged.
 /// </summary>
 internal sealed class TorchPeer : IDisposable
 {
-    private readonly TorchSharp.Modules.LSTMCell _cell;
-    private readonly TorchSharp.Modules.LSTM _lstm;
+    private readonly TorchSharp.Modules.LSTMCell? _lstmCell;
+    private readonly TorchSharp.Modules.LSTM? _lstm;
+    private readonly TorchSharp.Modules.GRUCell? _gruCell;
+    private readonly TorchSharp.Modules.GRU? _gru;
+    private readonly nn.Module _stepModule;
+    private readonly nn.Module _sequenceModule;
 
     public TorchPeer(RecurrentParameters weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        int inputSize = weights.Options.InputSize, h = weights.Options.HiddenSize;
+        RecurrentOptions o = weights.Options;
+        if (o.NumLayers != 1 || !o.Bias || o.Cell is not (CellKind.Lstm or CellKind.Gru))
+            throw new ArgumentException("Only a one-layer LSTM or GRU with biases is mapped onto libtorch here.", nameof(weights));
+        int inputSize = o.InputSize, h = o.HiddenSize, rows = o.GateSize;
+        Cell = o.Cell;
         InputSize = inputSize;
         HiddenSize = h;
-        _cell = nn.LSTMCell(inputSize, h);
-        _lstm = nn.LSTM(inputSize, h);
+        if (Cell == CellKind.Lstm)
+        {
+            _stepModule = _lstmCell = nn.LSTMCell(inputSize, h);
+            _sequenceModule = _lstm = nn.LSTM(inputSize, h);
+        }
+        else
+        {
+            _stepModule = _gruCell = nn.GRUCell(inputSize, h);
+            _sequenceModule = _gru = nn.GRU(inputSize, h);
+        }
         using (no_grad())
         {
-            Copy(_cell.weight_ih!, weights.WeightIh(0).ToArray(), 4 * h, inputSize);
-            Copy(_cell.weight_hh!, weights.WeightHh(0).ToArray(), 4 * h, h);
-            Copy(_cell.bias_ih!, weights.BiasIh(0).ToArray(), 4 * h);
-            Copy(_cell.bias_hh!, weights.BiasHh(0).ToArray(), 4 * h);
-            Copy(_lstm.get_parameter("weight_ih_l0"), weights.WeightIh(0).ToArray(), 4 * h, inputSize);
-            Copy(_lstm.get_parameter("weight_hh_l0"), weights.WeightHh(0).ToArray(), 4 * h, h);
-            Copy(_lstm.get_parameter("bias_ih_l0"), weights.BiasIh(0).ToArray(), 4 * h);
-            Copy(_lstm.get_parameter("bias_hh_l0"), weights.BiasHh(0).ToArray(), 4 * h);
+            foreach ((nn.Module module, string suffix) in new[] { (_stepModule, ""), (_sequenceModule, "_l0") })
+            {
+                Copy(module.get_parameter("weight_ih" + suffix), weights.WeightIh(0).ToArray(), rows, inputSize);
+                Copy(module.get_parameter("weight_hh" + suffix), weights.WeightHh(0).ToArray(), rows, h);
+                Copy(module.get_parameter("bias_ih" + suffix), weights.BiasIh(0).ToArray(), rows);
+                Copy(module.get_parameter("bias_hh" + suffix), weights.BiasHh(0).ToArray(), rows);
+            }
         }
     }
+
+    /// <summary>LSTM or GRU.</summary>
+    public CellKind Cell { get; }
 
     public int InputSize { get; }
 
     public int HiddenSize { get; }
 
-    /// <summary>One LSTMCell step: x [B, I], (h, c) [B, H] → (h', c'), inference only.</summary>
-    public (Tensor Hidden, Tensor Cell) Step(Tensor x, Tensor hidden, Tensor cell)
+    /// <summary>
+    /// One cell step: x [B, I], h [B, H] and for an LSTM c [B, H] → (h', c'; c' null for a GRU), inference only.
+    /// </summary>
+    public (Tensor Hidden, Tensor? Cell) Step(Tensor x, Tensor hidden, Tensor? cell)
     {
         using var _ = no_grad();
-        return _cell.forward(x, (hidden, cell));
+        if (_gruCell is not null)
+            return (_gruCell.forward(x, hidden), null);
+        (Tensor h, Tensor c) = _lstmCell!.forward(x, (hidden, cell ?? throw new ArgumentNullException(nameof(cell))));
+        return (h, c);
     }
 
-    /// <summary>nn.LSTM over x [T, B, I] from (h0, c0) [1, B, H]: (y [T, B, H], h_T, c_T), inference only.</summary>
-    public (Tensor Output, Tensor Hidden, Tensor Cell) Sequence(Tensor x, Tensor hidden, Tensor cell)
+    /// <summary>
+    /// nn.LSTM / nn.GRU over x [T, B, I] from h0 (and c0) [1, B, H]: (y [T, B, H], h_T, c_T; c_T null for a GRU),
+    /// inference only.
+    /// </summary>
+    public (Tensor Output, Tensor Hidden, Tensor? Cell) Sequence(Tensor x, Tensor hidden, Tensor? cell)
     {
         using var _ = no_grad();
-        return _lstm.forward(x, (hidden, cell));
+        return Forward(x, hidden, cell);
     }
 
     /// <summary>
@@ -60,18 +86,29 @@ internal sealed class TorchPeer : IDisposable
     public void Train(Tensor x, Tensor dOutput)
     {
         ArgumentNullException.ThrowIfNull(x);
-        _lstm.zero_grad();
+        _sequenceModule.zero_grad();
         x.grad?.zero_();
-        (Tensor y, Tensor hT, Tensor cT) = _lstm.forward(x, null);
+        (Tensor y, Tensor hT, Tensor? cT) = Forward(x, null, null);
         using Tensor loss = (y * dOutput).sum();
         loss.backward();
         y.Dispose();
         hT.Dispose();
-        cT.Dispose();
+        cT?.Dispose();
     }
 
-    /// <summary>The LSTM's parameter gradient by PyTorch name.</summary>
-    public Tensor? Gradient(string name) => _lstm.get_parameter(name)?.grad;
+    /// <summary>The sequence module's parameter gradient by PyTorch name.</summary>
+    public Tensor? Gradient(string name) => _sequenceModule.get_parameter(name)?.grad;
+
+    private (Tensor Output, Tensor Hidden, Tensor? Cell) Forward(Tensor x, Tensor? hidden, Tensor? cell)
+    {
+        if (_gru is not null)
+        {
+            (Tensor y, Tensor h) = _gru.forward(x, hidden);
+            return (y, h, null);
+        }
+        (Tensor ly, Tensor lh, Tensor lc) = _lstm!.forward(x, hidden is null ? null : (hidden, cell ?? throw new ArgumentNullException(nameof(cell))));
+        return (ly, lh, lc);
+    }
 
     private static void Copy(Tensor? destination, float[] values, params long[] shape)
     {
@@ -83,7 +120,7 @@ internal sealed class TorchPeer : IDisposable
 
     public void Dispose()
     {
-        _cell.Dispose();
-        _lstm.Dispose();
+        _stepModule.Dispose();
+        _sequenceModule.Dispose();
     }
 }

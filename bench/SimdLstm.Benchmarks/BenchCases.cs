@@ -41,14 +41,17 @@ public static class BenchCases
         return sizes;
     }
 
-    /// <summary>Gate blocks: 4 for LSTM (i, f, g, o), 1 for RNN.</summary>
-    public static int Gates(CellKind cell) => cell == CellKind.Lstm ? 4 : 1;
+    /// <summary>The shape of every cell case: one layer of <paramref name="cell"/> with I = H = <paramref name="size"/>, with biases.</summary>
+    public static RecurrentOptions Options(CellKind cell, int size) => new(cell, size, size);
+
+    /// <summary>Gate blocks G of the cell, as the library counts them (<see cref="RecurrentOptions.GateCount"/>).</summary>
+    public static int Gates(CellKind cell) => Options(cell, 1).GateCount;
 
     /// <summary>Weight elements of one layer with I = H = <paramref name="size"/>: G·H·(I + H) (biases are negligible and left out).</summary>
-    public static long WeightCount(CellKind cell, int size) => (long)Gates(cell) * size * (size + size);
+    public static long WeightCount(CellKind cell, int size) => (long)Options(cell, size).GateSize * (size + size);
 
     /// <summary>Elements of W_hh alone: G·H·H.</summary>
-    public static long RecurrentWeightCount(CellKind cell, int size) => (long)Gates(cell) * size * size;
+    public static long RecurrentWeightCount(CellKind cell, int size) => (long)Options(cell, size).GateSize * size;
 
     /// <summary>
     /// FLOPs of one forward step of one stream: 2·G·H·(I + H), the two matrix–vector products (a multiply and an add per

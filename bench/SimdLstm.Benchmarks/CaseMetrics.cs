@@ -64,7 +64,20 @@ public sealed record CaseWork(CaseKind Kind, CellKind Cell, int Size, double Flo
     /// </summary>
     public int Threads { get; init; } = 1;
 
-    /// <summary>Describes <paramref name="key"/>; peers' classes (OnnxRuntimeBench, TorchBench) are LSTM cases.</summary>
+    /// <summary>
+    /// The cell a class of cell cases measures, by class name: ours (<c>LstmBench</c>, <c>GruBench</c>, <c>RnnBench</c>) and
+    /// the peers' (<c>OnnxRuntimeBench</c> and <c>TorchBench</c> are LSTM, <c>OnnxRuntimeGruBench</c> and <c>TorchGruBench</c>
+    /// GRU; the peers' project is separate, so their names are spelled out). Null for any other class.
+    /// </summary>
+    public static CellKind? CellOf(string type) => type switch
+    {
+        nameof(LstmBench) or "OnnxRuntimeBench" or "TorchBench" => CellKind.Lstm,
+        nameof(GruBench) or "OnnxRuntimeGruBench" or "TorchGruBench" => CellKind.Gru,
+        nameof(RnnBench) => CellKind.Rnn,
+        _ => null,
+    };
+
+    /// <summary>Describes <paramref name="key"/> (see <see cref="CellOf"/> for the cell of a class).</summary>
     public static CaseWork Of(CaseKey key)
     {
         ArgumentNullException.ThrowIfNull(key);
@@ -80,7 +93,8 @@ public sealed record CaseWork(CaseKind Kind, CellKind Cell, int Size, double Flo
             case nameof(FmaPeakBench):
                 return new(CaseKind.FmaPeak, CellKind.Lstm, 0, FmaPeakBench.Flops, 0);
         }
-        CellKind kind = key.Type.StartsWith("Rnn", StringComparison.Ordinal) ? CellKind.Rnn : CellKind.Lstm;
+        if (CellOf(key.Type) is not CellKind kind)
+            return new(CaseKind.Other, CellKind.Lstm, size, 0, 0);
         int threads = key.Method.EndsWith("TwoThreads", StringComparison.Ordinal) ? 2 : 1;
         CaseWork work = key.Method switch
         {

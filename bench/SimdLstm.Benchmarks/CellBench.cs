@@ -8,7 +8,7 @@ namespace SimdLstm.Benchmarks;
 /// One recurrent layer with I = H: the streaming step at batch 1 and an inference sequence (T = 100, batch 1), both through
 /// the inference copy <see cref="PackedRecurrentLayer"/> and, for comparison, through <see cref="RecurrentLayer"/> itself
 /// (which reads the weights in PyTorch's layout and saves the sequence for backward); and a training pass (forward + BPTT,
-/// B = 32, T = 50). <see cref="LstmBench"/> and <see cref="RnnBench"/> pick the cell.
+/// B = 32, T = 50). <see cref="LstmBench"/>, <see cref="GruBench"/> and <see cref="RnnBench"/> pick the cell.
 /// </summary>
 /// <remarks>
 /// Every case reuses the state, workspace and buffers made in its setup, so the allocation column must read 0 B: the
@@ -38,13 +38,21 @@ public abstract class CellBench
     /// <summary>The cell this class measures.</summary>
     public abstract CellKind Cell { get; }
 
-    /// <summary>Setup of the step cases: batch 1, one step of scratch.</summary>
-    [GlobalSetup(Targets = [nameof(Step), nameof(LayerStep)])]
-    public void SetupStep() => Create(steps: 1, batch: 1);
+    /// <summary>Setup of <see cref="Step"/>: batch 1, one step of scratch, the packed copy.</summary>
+    [GlobalSetup(Target = nameof(Step))]
+    public void SetupStep() => Create(steps: 1, batch: 1, packed: true);
 
-    /// <summary>Setup of the sequence cases.</summary>
-    [GlobalSetup(Targets = [nameof(Sequence), nameof(LayerSequence)])]
-    public void SetupSequence() => Create(BenchCases.SequenceSteps, batch: 1);
+    /// <summary>Setup of <see cref="LayerStep"/>: as <see cref="SetupStep"/> without the packed copy.</summary>
+    [GlobalSetup(Target = nameof(LayerStep))]
+    public void SetupLayerStep() => Create(steps: 1, batch: 1);
+
+    /// <summary>Setup of <see cref="Sequence"/>.</summary>
+    [GlobalSetup(Target = nameof(Sequence))]
+    public void SetupSequence() => Create(BenchCases.SequenceSteps, batch: 1, packed: true);
+
+    /// <summary>Setup of <see cref="LayerSequence"/>.</summary>
+    [GlobalSetup(Target = nameof(LayerSequence))]
+    public void SetupLayerSequence() => Create(BenchCases.SequenceSteps, batch: 1);
 
     /// <summary>Setup of <see cref="Train"/>.</summary>
     [GlobalSetup(Target = nameof(Train))]
@@ -55,7 +63,7 @@ public abstract class CellBench
     public void SetupStepTwoThreads()
     {
         _pool = new ComputePool(2);
-        Create(steps: 1, batch: 1, _pool);
+        Create(steps: 1, batch: 1, packed: true, _pool);
     }
 
     /// <summary>Setup of <see cref="SequenceTwoThreads"/>: as the sequence cases, on a pool of 2 threads.</summary>
@@ -63,7 +71,7 @@ public abstract class CellBench
     public void SetupSequenceTwoThreads()
     {
         _pool = new ComputePool(2);
-        Create(BenchCases.SequenceSteps, batch: 1, _pool);
+        Create(BenchCases.SequenceSteps, batch: 1, packed: true, _pool);
     }
 
     /// <summary>Stops the pool's worker.</summary>
@@ -75,7 +83,7 @@ public abstract class CellBench
     public void SetupTrainTwoThreads()
     {
         _pool = new ComputePool(2);
-        Create(BenchCases.TrainSteps, BenchCases.TrainBatch, _pool);
+        Create(BenchCases.TrainSteps, BenchCases.TrainBatch, pool: _pool);
     }
 
     /// <summary>Stops the pool's worker.</summary>
@@ -150,11 +158,12 @@ public abstract class CellBench
     [BenchmarkCategory("Train")]
     public void TrainTwoThreads() => Train();
 
-    private void Create(int steps, int batch, ComputePool? pool = null)
+    // The packed copy is made only for the cases that run it.
+    private void Create(int steps, int batch, bool packed = false, ComputePool? pool = null)
     {
-        var options = new RecurrentOptions(Cell, Size, Size);
-        _layer = new RecurrentLayer(options, seed: 1);
-        _packed = _layer.Pack();
+        _layer = new RecurrentLayer(BenchCases.Options(Cell, Size), seed: 1);
+        if (packed)
+            _packed = _layer.Pack();
         _state = _layer.CreateState(batch);
         _workspace = _layer.CreateWorkspace(steps, batch, pool); // also serves the packed copy (same shape)
         _gradients = _layer.CreateGradients();
@@ -180,6 +189,14 @@ public class LstmBench : CellBench
 {
     /// <inheritdoc/>
     public override CellKind Cell => CellKind.Lstm;
+}
+
+/// <summary>The GRU cases (G = 3: r, z, n; no cell state).</summary>
+[BenchmarkCategory("Gru")]
+public class GruBench : CellBench
+{
+    /// <inheritdoc/>
+    public override CellKind Cell => CellKind.Gru;
 }
 
 /// <summary>The vanilla RNN cases (G = 1, tanh).</summary>

@@ -36,7 +36,7 @@ public class BandwidthBench
     public static IEnumerable<int> Sizes() => BenchCases.Sizes();
 
     /// <summary>The cell whose weights the buffer stands for.</summary>
-    [Params(CellKind.Lstm, CellKind.Rnn)]
+    [Params(CellKind.Lstm, CellKind.Gru, CellKind.Rnn)]
     public CellKind Cell { get; set; }
 
     /// <summary>All weights or only the recurrent ones.</summary>

@@ -41,12 +41,18 @@ public static class ReportWriter
         {
             sb.AppendLine("- Read bandwidth over a buffer the size of the weights (GB/s, and the floor time to stream them once):");
             sb.AppendLine();
-            sb.AppendLine("| I = H | LSTM all weights | LSTM W_hh | RNN all weights | RNN W_hh |");
-            sb.AppendLine("|---:|---:|---:|---:|---:|");
+            sb.Append("| I = H |");
+            foreach (CellKind cell in s_cells)
+                sb.Append(CultureInfo.InvariantCulture, $" {Name(cell)} all weights | {Name(cell)} W_hh |");
+            sb.AppendLine();
+            sb.Append("|---:|");
+            foreach (CellKind _ in s_cells)
+                sb.Append("---:|---:|");
+            sb.AppendLine();
             foreach (int size in sizes)
             {
                 sb.Append(CultureInfo.InvariantCulture, $"| {size} |");
-                foreach (CellKind cell in new[] { CellKind.Lstm, CellKind.Rnn })
+                foreach (CellKind cell in s_cells)
                 {
                     foreach (WeightSet set in new[] { WeightSet.All, WeightSet.Recurrent })
                     {
@@ -61,33 +67,39 @@ public static class ReportWriter
         sb.AppendLine();
         sb.AppendLine("Times are per step for the step and sequence cases and per pass for training. A peer's ratio is its time over ours");
         sb.AppendLine("(above 1: SimdLstm is faster). The limit is the floor from the measurements above: a batch-1 step must stream all");
-        sb.AppendLine("weights once and do 2·G·H·(I+H) FLOPs; a sequence step must stream W_hh (the input projection covers all steps in");
-        sb.AppendLine("one product) and do the same FLOPs; training (3 × 2·G·H·(I+H) FLOPs per token) is bound by the FMA peak.");
+        sb.AppendLine("weights once and do 2·G·H·(I+H) FLOPs (G = 4 LSTM, 3 GRU, 1 RNN); a sequence step must stream W_hh (the input");
+        sb.AppendLine("projection covers all steps in one product) and do the same FLOPs; training (3 × 2·G·H·(I+H) FLOPs per token) is");
+        sb.AppendLine("bound by the FMA peak.");
         sb.AppendLine();
 
         foreach (int size in sizes)
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"## I = H = {size}");
             sb.AppendLine();
-            List<(string Column, Func<CaseKey, bool> Match)> peerColumns = PeerColumns(peers);
+            List<string> peerColumns = PeerColumns(peers);
             sb.Append("| Case | SimdLstm | alloc | GFLOP/s |");
-            foreach ((string column, _) in peerColumns)
+            foreach (string column in peerColumns)
                 sb.Append(CultureInfo.InvariantCulture, $" {column} | ratio |");
             sb.AppendLine(" limit | of limit |");
             sb.Append("|---|---:|---:|---:|");
             foreach (var _ in peerColumns)
                 sb.Append("---:|---:|");
             sb.AppendLine("---:|---:|");
-            foreach (CellKind cell in new[] { CellKind.Lstm, CellKind.Rnn })
+            foreach (CellKind cell in s_cells)
             {
                 foreach (string method in new[] { "Step", "StepTwoThreads", "LayerStep", "Sequence", "SequenceTwoThreads", "LayerSequence", "Train", "TrainTwoThreads" })
                 {
-                    string type = cell == CellKind.Lstm ? nameof(LstmBench) : nameof(RnnBench);
+                    string type = cell switch
+                    {
+                        CellKind.Lstm => nameof(LstmBench),
+                        CellKind.Gru => nameof(GruBench),
+                        _ => nameof(RnnBench),
+                    };
                     CaseResult? mine = ours.Find(k => k.Type == type && k.Method == method && k.Parameter("Size") == size.ToString(s_inv));
                     // Peers have one step and one sequence case; both of ours are compared with it.
                     string peerMethod = method.Replace("Layer", "", StringComparison.Ordinal).Replace("TwoThreads", "", StringComparison.Ordinal);
-                    var peerResults = peerColumns.Select(c => cell == CellKind.Lstm
-                        ? peers.Find(k => c.Match(k) && k.Method == peerMethod && k.Parameter("Size") == size.ToString(s_inv)) : null).ToList();
+                    var peerResults = peerColumns.Select(column => peers.Find(k => PeerColumn(k) == column && CaseWork.CellOf(k.Type) == cell
+                        && k.Method == peerMethod && k.Parameter("Size") == size.ToString(s_inv))).ToList();
                     if (mine is null && peerResults.All(p => p is null))
                         continue;
                     sb.Append(CultureInfo.InvariantCulture, $"| {cell} {Label(method)} | {Time(mine?.MeanNs)} | {Alloc(mine?.AllocatedBytes)} | ");
@@ -121,20 +133,30 @@ public static class ReportWriter
         _ => method,
     };
 
-    // The peers' classes and thread counts present in the results, in a fixed order.
-    private static List<(string Column, Func<CaseKey, bool> Match)> PeerColumns(ResultSet peers)
+    // The peers' columns present in the results, in a fixed order: ONNX Runtime, then libtorch by thread count.
+    private static List<string> PeerColumns(ResultSet peers) =>
+        peers.Cases.Select(c => PeerColumn(c.Key)).OfType<string>().Distinct()
+            .OrderBy(c => c == OnnxRuntimeColumn ? 0 : 1)
+            .ThenBy(c => c.Split(' ') is [_, string n, ..] && int.TryParse(n, out int threads) ? threads : int.MaxValue)
+            .ToList();
+
+    private const string OnnxRuntimeColumn = "ONNX Runtime";
+
+    // The column of a peer's case: its peer (one class per cell: OnnxRuntimeBench and OnnxRuntimeGruBench, TorchBench and
+    // TorchGruBench) and, for libtorch, its thread count. Null for a case of no peer.
+    private static string? PeerColumn(CaseKey key)
     {
-        var columns = new List<(string, Func<CaseKey, bool>)>();
-        if (peers.Cases.Any(c => c.Key.Type == "OnnxRuntimeBench"))
-            columns.Add(("ONNX Runtime", k => k.Type == "OnnxRuntimeBench"));
-        foreach (string threads in peers.Cases.Where(c => c.Key.Type == "TorchBench").Select(c => c.Key.Parameter("Threads") ?? "1")
-                     .Distinct().OrderBy(t => int.TryParse(t, out int n) ? n : int.MaxValue))
-        {
-            string name = threads == "1" ? "libtorch 1 thread" : $"libtorch {threads} threads";
-            columns.Add((name, k => k.Type == "TorchBench" && (k.Parameter("Threads") ?? "1") == threads));
-        }
-        return columns;
+        if (key.Type.StartsWith("OnnxRuntime", StringComparison.Ordinal))
+            return OnnxRuntimeColumn;
+        if (!key.Type.StartsWith("Torch", StringComparison.Ordinal))
+            return null;
+        string threads = key.Parameter("Threads") ?? "1";
+        return threads == "1" ? "libtorch 1 thread" : $"libtorch {threads} threads";
     }
+
+    private static readonly CellKind[] s_cells = [CellKind.Lstm, CellKind.Gru, CellKind.Rnn];
+
+    private static string Name(CellKind cell) => cell.ToString().ToUpperInvariant();
 
     private static List<int> Sizes(ResultSet ours, ResultSet peers) =>
         ours.Cases.Concat(peers.Cases).Select(c => int.TryParse(c.Key.Parameter("Size"), out int s) ? s : 0)
