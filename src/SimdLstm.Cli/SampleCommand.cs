@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.IO;
+using SimdLstm.Text;
 using SimdLstm.Training;
 
 namespace SimdLstm.Cli;

@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Linq;
+using SimdLstm.Text;
 using SimdLstm.Cli;
 using SimdLstm.Serialization;
 using SimdLstm.Training;

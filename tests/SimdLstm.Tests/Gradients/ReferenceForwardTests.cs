@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using SimdLstm.Text;
 using SimdLstm.Testing;
 using SimdLstm.Testing.Reference;
 using Xunit;

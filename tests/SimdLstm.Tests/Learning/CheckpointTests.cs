@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using SimdLstm.Text;
 using SimdLstm.Serialization;
 using SimdLstm.Training;
 using Xunit;

@@ -1,4 +1,5 @@
 using System;
+using SimdLstm.Text;
 using SimdLstm.Cli;
 using SimdLstm.Training;
 using Xunit;

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using SimdLstm.Text;
 using SimdLstm.Training;
 using Xunit;
 

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace SimdLstm.Training;
+namespace SimdLstm.Text;
 
 /// <summary>
 /// A character vocabulary: each distinct UTF-16 code unit of a text gets an id in [0, <see cref="Count"/>), in ordinal

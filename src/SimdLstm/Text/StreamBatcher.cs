@@ -1,6 +1,6 @@
 using System;
 
-namespace SimdLstm.Training;
+namespace SimdLstm.Text;
 
 /// <summary>
 /// Cuts one token array into B parallel streams for truncated backpropagation through time, as karpathy's char-rnn does:

@@ -1,7 +1,7 @@
 using System;
 using System.Diagnostics;
 
-namespace SimdLstm.Training;
+namespace SimdLstm.Text;
 
 /// <summary>The text a <see cref="TextSampler"/> generated and how long it took.</summary>
 /// <param name="Text">The generated characters (the prime text not included).</param>

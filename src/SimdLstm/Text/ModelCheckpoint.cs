@@ -4,7 +4,7 @@ using System.Globalization;
 using System.IO;
 using SimdLstm.Serialization;
 
-namespace SimdLstm.Training;
+namespace SimdLstm.Text;
 
 /// <summary>A <see cref="SequenceModel"/> read back by <see cref="ModelCheckpoint.Load(string)"/>.</summary>
 /// <param name="Model">The model, its parameters as stored.</param>

@@ -2,8 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Threading;
+using SimdLstm.Training;
 
-namespace SimdLstm.Training;
+namespace SimdLstm.Text;
 
 /// <summary>Settings of a <see cref="SequenceTrainer"/>.</summary>
 public sealed record SequenceTrainerOptions
