@@ -27,7 +27,9 @@ namespace SimdLstm;
 /// steps.</para>
 /// <para><b>Accuracy.</b> In a step, each gate pre-activation is accumulated in float in the order bias (bias_ih + bias_hh,
 /// added once when packing), W_ih·x, W_hh·h, one multiply-add per term in the fixed column order of the gate-panel
-/// kernel; a step's result is bitwise the same on every vector width and alignment. A sequence pass computes W_ih·x of
+/// kernel; a step's result is bitwise the same on every vector width and alignment. A cell that keeps its recurrent
+/// product apart (GRU) gets two sums instead, bias_ih then W_ih·x, and bias_hh then W_hh·h, each block's weights still
+/// streamed once. A sequence pass computes W_ih·x of
 /// all steps with the matrix product instead, whose summation order is its own, so it agrees with repeated steps only up
 /// to float rounding. Both differ from <see cref="RecurrentLayer"/>'s results (which sum in another order) only by float
 /// rounding.</para>
