@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Threading.Tasks;
 using Xunit;
 
@@ -289,6 +290,35 @@ public class RecurrentLayerBehaviourTests
         // A step discards the saved pass: backward would otherwise read activations that no longer match.
         layer.Step(new float[2 * 7], layer.CreateState(2), workspace, new float[2 * 11]);
         Assert.Throws<InvalidOperationException>(() => layer.Backward(new float[3 * 2 * 11], workspace, gradients));
+    }
+
+    // The cells of CellCases without a cell state (GRU, RNN); an LSTM's dc gradients are checked by the reference tests.
+    public static TheoryData<CellKind> CellsWithoutCellState =>
+        new(CellCases.All.Where(c => !new RecurrentOptions(c, 1, 1).HasCellState));
+
+    [Theory]
+    [MemberData(nameof(CellsWithoutCellState))]
+    public void Backward_CellGradientsForACellWithoutCellState_ThrowNamingThemBeforeWriting(CellKind cell)
+    {
+        RecurrentLayer layer = Create(cell, RnnActivation.Tanh, 2);
+        const int steps = 3, batch = 2, stateLength = 2 * batch * 11;
+        RecurrentWorkspace workspace = layer.CreateWorkspace(steps, batch);
+        layer.Forward(Random(steps * batch * 7, 8), steps, layer.CreateState(batch), workspace, new float[steps * batch * 11]);
+        RecurrentParameters gradients = layer.CreateGradients();
+        float[] dInput = new float[steps * batch * 7], dInitialHidden = new float[stateLength];
+        dInput.AsSpan().Fill(7f);
+        dInitialHidden.AsSpan().Fill(7f);
+        float[] dOutput = Random(steps * batch * 11, 9);
+
+        var e = Assert.Throws<ArgumentException>(() => layer.Backward(dOutput, workspace, gradients, dInput, dFinalCell: new float[stateLength], dInitialHidden: dInitialHidden));
+        Assert.Equal("dFinalCell", e.ParamName);
+        Assert.Contains(cell.ToString(), e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => layer.Backward(dOutput, workspace, gradients, dInput, dInitialHidden: dInitialHidden, dInitialCell: new float[stateLength]));
+        Assert.Equal("dInitialCell", e.ParamName);
+        Assert.All(gradients.Buffer.Span.ToArray(), v => Assert.Equal(0f, v));
+        Assert.All(dInput, v => Assert.Equal(7f, v));
+        Assert.All(dInitialHidden, v => Assert.Equal(7f, v));
+        Assert.Throws<ArgumentException>(() => layer.CreateState(batch).SetCell(new float[stateLength]));
     }
 
     [Fact]
