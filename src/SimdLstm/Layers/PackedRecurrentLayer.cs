@@ -202,7 +202,7 @@ public sealed class PackedRecurrentLayer
             int inputSize = Options.LayerInputSize(l);
             for (int b = 0; b < batch; b++)
             {
-                int hiddenAt = state.LayerOffset(l) + b * h;
+                int hiddenAt = state.HiddenOffset(l) + b * h;
                 _bias[l].CopyTo(gatesArray, 0);
                 if (l == 0 && !tokens.IsEmpty)
                 {
@@ -215,7 +215,7 @@ public sealed class PackedRecurrentLayer
                 }
                 else
                 {
-                    StepStream(workspace, state, l, _panelIh[l], inputSize, hiddenArray, state.LayerOffset(l - 1) + b * h, _panelHh[l], hiddenAt, 0);
+                    StepStream(workspace, state, l, _panelIh[l], inputSize, hiddenArray, state.HiddenOffset(l - 1) + b * h, _panelHh[l], hiddenAt, 0);
                 }
             }
         }
@@ -253,7 +253,7 @@ public sealed class PackedRecurrentLayer
             }
 
             int upperAt = (l & 1) * rows * h;
-            int layerAt = state.LayerOffset(l);
+            int layerAt = state.HiddenOffset(l);
             for (int t = 0; t < steps; t++)
             {
                 for (int b = 0; b < batch; b++)

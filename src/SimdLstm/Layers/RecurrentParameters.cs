@@ -4,9 +4,11 @@ using System.Collections.Generic;
 namespace SimdLstm;
 
 /// <summary>
-/// The tensors of a stacked LSTM or RNN, as views into a <see cref="ParameterBuffer"/>, named and shaped as PyTorch's
-/// state_dict: per layer l, <c>weight_ih_l{l}</c> [G·H, I_l], <c>weight_hh_l{l}</c> [G·H, H] and, with bias,
-/// <c>bias_ih_l{l}</c>, <c>bias_hh_l{l}</c> [G·H]; G = 4 for LSTM with gate rows i, f, g, o, G = 1 for RNN.
+/// The tensors of a stacked LSTM, GRU or RNN, as views into a <see cref="ParameterBuffer"/>, named and shaped as PyTorch's
+/// state_dict: per layer l and direction (suffix "" or <c>_reverse</c>), <c>weight_ih_l{l}</c> [G·H, I_l],
+/// <c>weight_hh_l{l}</c> [G·H, H'], with bias <c>bias_ih_l{l}</c>, <c>bias_hh_l{l}</c> [G·H], and with a projection
+/// <c>weight_hr_l{l}</c> [P, H]; G = 4 for LSTM (gate rows i, f, g, o), 3 for GRU (r, z, n), 1 for RNN; H' = P with a
+/// projection, else H; I_l = I for layer 0, D·H' above it.
 /// </summary>
 /// <remarks>
 /// The same type views a model's weights and its gradients (a buffer of the same layout), so backward writes gradients
@@ -18,6 +20,7 @@ public sealed class RecurrentParameters
     private readonly Memory<float>[] _weightHh;
     private readonly Memory<float>[] _biasIh;
     private readonly Memory<float>[] _biasHh;
+    private readonly Memory<float>[] _weightHr;
 
     /// <summary>Views the tensors named <paramref name="prefix"/> + <c>weight_ih_l0</c>, … in <paramref name="buffer"/>.</summary>
     /// <exception cref="ArgumentException">A tensor is missing from the buffer or has the wrong shape.</exception>
@@ -29,11 +32,12 @@ public sealed class RecurrentParameters
         Options = options;
         Buffer = buffer;
         Prefix = prefix;
-        int layers = options.NumLayers;
-        _weightIh = new Memory<float>[layers];
-        _weightHh = new Memory<float>[layers];
-        _biasIh = new Memory<float>[layers];
-        _biasHh = new Memory<float>[layers];
+        int units = options.StateLayers;
+        _weightIh = new Memory<float>[units];
+        _weightHh = new Memory<float>[units];
+        _biasIh = new Memory<float>[units];
+        _biasHh = new Memory<float>[units];
+        _weightHr = new Memory<float>[units];
         foreach ((string name, int[] shape) in Layout(options, prefix))
         {
             if (!buffer.Contains(name))
@@ -43,14 +47,21 @@ public sealed class RecurrentParameters
             if (t.ShapeText != expected)
                 throw new ArgumentException($"Tensor '{name}' has shape {t.ShapeText}; expected {expected}.", nameof(buffer));
         }
-        for (int l = 0; l < layers; l++)
+        for (int l = 0; l < options.NumLayers; l++)
         {
-            _weightIh[l] = buffer[prefix + "weight_ih_l" + l];
-            _weightHh[l] = buffer[prefix + "weight_hh_l" + l];
-            if (options.Bias)
+            for (int d = 0; d < options.NumDirections; d++)
             {
-                _biasIh[l] = buffer[prefix + "bias_ih_l" + l];
-                _biasHh[l] = buffer[prefix + "bias_hh_l" + l];
+                int u = l * options.NumDirections + d;
+                string suffix = l + DirectionSuffix(d);
+                _weightIh[u] = buffer[prefix + "weight_ih_l" + suffix];
+                _weightHh[u] = buffer[prefix + "weight_hh_l" + suffix];
+                if (options.Bias)
+                {
+                    _biasIh[u] = buffer[prefix + "bias_ih_l" + suffix];
+                    _biasHh[u] = buffer[prefix + "bias_hh_l" + suffix];
+                }
+                if (options.ProjectionSize > 0)
+                    _weightHr[u] = buffer[prefix + "weight_hr_l" + suffix];
             }
         }
     }
@@ -77,27 +88,48 @@ public sealed class RecurrentParameters
         int gates = options.GateSize;
         for (int l = 0; l < options.NumLayers; l++)
         {
-            yield return (prefix + "weight_ih_l" + l, new[] { gates, options.LayerInputSize(l) });
-            yield return (prefix + "weight_hh_l" + l, new[] { gates, options.HiddenSize });
-            if (options.Bias)
+            for (int d = 0; d < options.NumDirections; d++)
             {
-                yield return (prefix + "bias_ih_l" + l, new[] { gates });
-                yield return (prefix + "bias_hh_l" + l, new[] { gates });
+                string suffix = l + DirectionSuffix(d);
+                yield return (prefix + "weight_ih_l" + suffix, new[] { gates, options.LayerInputSize(l) });
+                yield return (prefix + "weight_hh_l" + suffix, new[] { gates, options.HiddenStateSize });
+                if (options.Bias)
+                {
+                    yield return (prefix + "bias_ih_l" + suffix, new[] { gates });
+                    yield return (prefix + "bias_hh_l" + suffix, new[] { gates });
+                }
+                if (options.ProjectionSize > 0)
+                    yield return (prefix + "weight_hr_l" + suffix, new[] { options.ProjectionSize, options.HiddenSize });
             }
         }
     }
 
-    /// <summary><c>weight_ih_l{layer}</c>, row-major [G·H, I_l].</summary>
-    public Span<float> WeightIh(int layer) => _weightIh[layer].Span;
+    /// <summary>PyTorch's name suffix of direction <paramref name="direction"/>: "" (forward) or <c>_reverse</c>.</summary>
+    public static string DirectionSuffix(int direction) => direction == 0 ? "" : "_reverse";
 
-    /// <summary><c>weight_hh_l{layer}</c>, row-major [G·H, H].</summary>
-    public Span<float> WeightHh(int layer) => _weightHh[layer].Span;
+    /// <summary><c>weight_ih_l{layer}</c> (direction 1: <c>…_reverse</c>), row-major [G·H, I_l].</summary>
+    public Span<float> WeightIh(int layer, int direction = 0) => _weightIh[Unit(layer, direction)].Span;
 
-    /// <summary><c>bias_ih_l{layer}</c> [G·H]; empty when the network has no bias.</summary>
-    public Span<float> BiasIh(int layer) => _biasIh[layer].Span;
+    /// <summary><c>weight_hh_l{layer}</c> (direction 1: <c>…_reverse</c>), row-major [G·H, H'].</summary>
+    public Span<float> WeightHh(int layer, int direction = 0) => _weightHh[Unit(layer, direction)].Span;
 
-    /// <summary><c>bias_hh_l{layer}</c> [G·H]; empty when the network has no bias.</summary>
-    public Span<float> BiasHh(int layer) => _biasHh[layer].Span;
+    /// <summary><c>bias_ih_l{layer}</c> (direction 1: <c>…_reverse</c>) [G·H]; empty when the network has no bias.</summary>
+    public Span<float> BiasIh(int layer, int direction = 0) => _biasIh[Unit(layer, direction)].Span;
+
+    /// <summary><c>bias_hh_l{layer}</c> (direction 1: <c>…_reverse</c>) [G·H]; empty when the network has no bias.</summary>
+    public Span<float> BiasHh(int layer, int direction = 0) => _biasHh[Unit(layer, direction)].Span;
+
+    /// <summary><c>weight_hr_l{layer}</c> (direction 1: <c>…_reverse</c>), row-major [P, H]; empty without a projection.</summary>
+    public Span<float> WeightHr(int layer, int direction = 0) => _weightHr[Unit(layer, direction)].Span;
+
+    private int Unit(int layer, int direction)
+    {
+        if ((uint)layer >= (uint)Options.NumLayers)
+            throw new ArgumentOutOfRangeException(nameof(layer), layer, $"Expected a layer in [0, {Options.NumLayers}).");
+        if ((uint)direction >= (uint)Options.NumDirections)
+            throw new ArgumentOutOfRangeException(nameof(direction), direction, $"Expected a direction in [0, {Options.NumDirections}).");
+        return layer * Options.NumDirections + direction;
+    }
 
     /// <summary>
     /// Fills every tensor with U(−1/√H, 1/√H), PyTorch's default for <c>nn.LSTM</c>/<c>nn.RNN</c>, from a generator seeded with
@@ -110,12 +142,14 @@ public sealed class RecurrentParameters
     {
         ArgumentNullException.ThrowIfNull(random);
         float bound = 1f / MathF.Sqrt(Options.HiddenSize);
-        for (int l = 0; l < Options.NumLayers; l++)
+        // PyTorch's order: per layer, per direction, the tensors in state_dict order (weight_hr last).
+        for (int u = 0; u < Options.StateLayers; u++)
         {
-            FillUniform(WeightIh(l), bound, random);
-            FillUniform(WeightHh(l), bound, random);
-            FillUniform(BiasIh(l), bound, random);
-            FillUniform(BiasHh(l), bound, random);
+            FillUniform(_weightIh[u].Span, bound, random);
+            FillUniform(_weightHh[u].Span, bound, random);
+            FillUniform(_biasIh[u].Span, bound, random);
+            FillUniform(_biasHh[u].Span, bound, random);
+            FillUniform(_weightHr[u].Span, bound, random);
         }
     }
 

@@ -3,7 +3,9 @@ using System;
 namespace SimdLstm;
 
 /// <summary>
-/// The recurrent state of B streams through a stacked network: h [L, B, H] and, for an LSTM, c [L, B, H].
+/// The recurrent state of B streams through a stacked network: h [L·D, B, H'] and, for an LSTM, c [L·D, B, H], as
+/// PyTorch's <c>h_n</c>/<c>c_n</c>: D = 2 directions for a bidirectional network (row l·D + d is layer l's direction d),
+/// H' = P with a projection, else H.
 /// Zero when created and after <see cref="Reset()"/> (never ones: a nonzero initial state is a modelling choice, made
 /// explicitly with <see cref="SetHidden"/>/<see cref="SetCell"/>).
 /// </summary>
@@ -23,11 +25,12 @@ public sealed class RecurrentState
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         Options = options;
         BatchSize = batchSize;
-        long length = (long)options.NumLayers * batchSize * options.HiddenSize;
-        if (length > Array.MaxLength)
+        long length = (long)options.StateLayers * batchSize * options.HiddenStateSize;
+        long cellLength = (long)options.StateLayers * batchSize * options.HiddenSize;
+        if (cellLength > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The state would not fit in one array.");
         _hidden = new float[length];
-        _cell = options.HasCellState ? new float[length] : [];
+        _cell = options.HasCellState ? new float[cellLength] : [];
     }
 
     /// <summary>The network shape this state belongs to.</summary>
@@ -36,18 +39,19 @@ public sealed class RecurrentState
     /// <summary>Number of streams (B).</summary>
     public int BatchSize { get; }
 
-    /// <summary>h of every layer, [L, B, H].</summary>
+    /// <summary>h of every layer and direction, [L·D, B, H'].</summary>
     public Span<float> Hidden => _hidden;
 
-    /// <summary>c of every layer, [L, B, H]; empty for an RNN.</summary>
+    /// <summary>c of every layer and direction, [L·D, B, H]; empty without a cell state.</summary>
     public Span<float> Cell => _cell;
 
-    /// <summary>h of one layer, [B, H].</summary>
-    public Span<float> HiddenOf(int layer) => _hidden.AsSpan(LayerOffset(layer), BatchSize * Options.HiddenSize);
+    /// <summary>h of one layer's direction, [B, H'] (row <paramref name="layer"/>·D + <paramref name="direction"/> of <see cref="Hidden"/>).</summary>
+    public Span<float> HiddenOf(int layer, int direction = 0) =>
+        _hidden.AsSpan(HiddenOffset(Index(layer, direction)), BatchSize * Options.HiddenStateSize);
 
-    /// <summary>c of one layer, [B, H]; empty for an RNN.</summary>
-    public Span<float> CellOf(int layer) =>
-        _cell.Length == 0 ? Span<float>.Empty : _cell.AsSpan(LayerOffset(layer), BatchSize * Options.HiddenSize);
+    /// <summary>c of one layer's direction, [B, H]; empty without a cell state.</summary>
+    public Span<float> CellOf(int layer, int direction = 0) =>
+        _cell.Length == 0 ? Span<float>.Empty : _cell.AsSpan(CellOffset(Index(layer, direction)), BatchSize * Options.HiddenSize);
 
     /// <summary>Sets every stream's h and c to zero.</summary>
     public void Reset()
@@ -61,26 +65,25 @@ public sealed class RecurrentState
     {
         ArgumentOutOfRangeException.ThrowIfNegative(batchIndex);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(batchIndex, BatchSize);
-        int h = Options.HiddenSize;
-        for (int l = 0; l < Options.NumLayers; l++)
+        int hs = Options.HiddenStateSize, h = Options.HiddenSize;
+        for (int u = 0; u < Options.StateLayers; u++)
         {
-            int at = LayerOffset(l) + batchIndex * h;
-            _hidden.AsSpan(at, h).Clear();
+            _hidden.AsSpan(HiddenOffset(u) + batchIndex * hs, hs).Clear();
             if (_cell.Length != 0)
-                _cell.AsSpan(at, h).Clear();
+                _cell.AsSpan(CellOffset(u) + batchIndex * h, h).Clear();
         }
     }
 
-    /// <summary>Copies h for every layer from <paramref name="hidden"/> [L, B, H].</summary>
-    /// <exception cref="ArgumentException">The length is not L·B·H.</exception>
+    /// <summary>Copies h for every layer and direction from <paramref name="hidden"/> [L·D, B, H'].</summary>
+    /// <exception cref="ArgumentException">The length is not L·D·B·H'.</exception>
     public void SetHidden(ReadOnlySpan<float> hidden)
     {
         Guard.Length(hidden.Length, _hidden.Length, nameof(hidden));
         hidden.CopyTo(_hidden);
     }
 
-    /// <summary>Copies c for every layer from <paramref name="cell"/> [L, B, H].</summary>
-    /// <exception cref="ArgumentException">The network is not an LSTM, or the length is not L·B·H.</exception>
+    /// <summary>Copies c for every layer and direction from <paramref name="cell"/> [L·D, B, H].</summary>
+    /// <exception cref="ArgumentException">The network is not an LSTM, or the length is not L·D·B·H.</exception>
     public void SetCell(ReadOnlySpan<float> cell)
     {
         if (_cell.Length == 0)
@@ -103,10 +106,16 @@ public sealed class RecurrentState
     internal float[] HiddenArray => _hidden;
     internal float[] CellArray => _cell;
 
-    internal int LayerOffset(int layer)
+    private int Index(int layer, int direction)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(layer);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, Options.NumLayers);
-        return layer * BatchSize * Options.HiddenSize;
+        if ((uint)layer >= (uint)Options.NumLayers)
+            throw new ArgumentOutOfRangeException(nameof(layer), layer, $"Expected a layer in [0, {Options.NumLayers}).");
+        if ((uint)direction >= (uint)Options.NumDirections)
+            throw new ArgumentOutOfRangeException(nameof(direction), direction, $"Expected a direction in [0, {Options.NumDirections}).");
+        return layer * Options.NumDirections + direction;
     }
+
+    // Offsets of row u = l·D + d of h [L·D, B, H'] and of c [L·D, B, H].
+    internal int HiddenOffset(int unit) => unit * BatchSize * Options.HiddenStateSize;
+    internal int CellOffset(int unit) => unit * BatchSize * Options.HiddenSize;
 }
