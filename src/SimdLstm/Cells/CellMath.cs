@@ -155,10 +155,45 @@ internal static class CellMath
         AccumulateRecurrentAndBias(hiddenSize, gateSize, rows, dGates, dRecurrent, hiddenPrev, dWeightHh, dBiasIh, dBiasHh, biasScratch, gateStart, gateEnd);
     }
 
-    /// <summary>dX = dGates·W_ih (overwritten). // dGates [rows, G·H], dX [rows, I]</summary>
-    public static void BackpropInput(ReadOnlySpan<float> weightIh, int inputSize, int gateSize, int rows, ReadOnlySpan<float> dGates, Span<float> dX)
+    /// <summary>dX = dGates·W_ih (overwritten; with <paramref name="accumulate"/>, added to dX). // dGates [rows, G·H], dX [rows, I]</summary>
+    public static void BackpropInput(ReadOnlySpan<float> weightIh, int inputSize, int gateSize, int rows, ReadOnlySpan<float> dGates, Span<float> dX,
+        bool accumulate = false)
     {
-        Kernels.Gemm(Transpose.None, Transpose.None, rows, inputSize, gateSize, 1f, dGates, gateSize, weightIh, inputSize, 0f, dX, inputSize);
+        Kernels.Gemm(Transpose.None, Transpose.None, rows, inputSize, gateSize, 1f, dGates, gateSize, weightIh, inputSize, accumulate ? 1f : 0f, dX, inputSize);
+    }
+
+    /// <summary>
+    /// An LSTM's projection h = W_hr·raw for each of <paramref name="rows"/> rows (overwritten). The product's kind is chosen
+    /// by the caller's whole batch (<paramref name="singleRow"/>), never by a block. // weightHr [P, H], raw [rows, H], h [rows, P]
+    /// </summary>
+    public static void Project(ReadOnlySpan<float> weightHr, int hiddenSize, int projectionSize, int rows, bool singleRow, ReadOnlySpan<float> raw, Span<float> h)
+    {
+        if (singleRow)
+        {
+            h[..projectionSize].Clear();
+            Kernels.Gemv(weightHr, projectionSize, hiddenSize, hiddenSize, raw[..hiddenSize], h[..projectionSize]);
+        }
+        else if (rows > 0)
+        {
+            Kernels.Gemm(Transpose.None, Transpose.Transposed, rows, projectionSize, hiddenSize, 1f, raw, hiddenSize, weightHr, hiddenSize, 0f, h, projectionSize);
+        }
+    }
+
+    /// <summary>dRaw = dH·W_hr, the projection's backward (overwritten). // dH [rows, P], dRaw [rows, H]</summary>
+    public static void BackpropProjection(ReadOnlySpan<float> weightHr, int hiddenSize, int projectionSize, int rows, ReadOnlySpan<float> dH, Span<float> dRaw) =>
+        Kernels.Gemm(Transpose.None, Transpose.None, rows, hiddenSize, projectionSize, 1f, dH, projectionSize, weightHr, hiddenSize, 0f, dRaw, hiddenSize);
+
+    /// <summary>
+    /// Rows [<paramref name="start"/>, <paramref name="end"/>) of dW_hr += dHᵀ·raw over all <paramref name="rows"/> rows;
+    /// blocks covering [0, P) give bitwise the whole product. // dH [rows, P], raw [rows, H], dWeightHr [P, H]
+    /// </summary>
+    public static void AccumulateProjectionGradient(int hiddenSize, int projectionSize, int rows, ReadOnlySpan<float> dH, ReadOnlySpan<float> raw,
+        Span<float> dWeightHr, int start, int end)
+    {
+        if (end <= start)
+            return;
+        Kernels.Gemm(Transpose.Transposed, Transpose.None, end - start, hiddenSize, rows, 1f, dH[start..], projectionSize, raw, hiddenSize, 1f,
+            dWeightHr[(start * hiddenSize)..], hiddenSize);
     }
 
     private static void AccumulateRecurrentAndBias(int hiddenSize, int gateSize, int rows, ReadOnlySpan<float> dGates, ReadOnlySpan<float> dRecurrent,

@@ -36,11 +36,13 @@ namespace SimdLstm;
 /// </remarks>
 public sealed class PackedRecurrentLayer
 {
-    private readonly float[][] _panelIh;   // per layer: weight_ih in gate panels
-    private readonly float[][] _panelHh;   // per layer: weight_hh in gate panels
-    private readonly float[][] _gemmIh;    // per layer: weight_ih packed for Kernels.GemmPackedB (op(B) = W_ihᵀ)
-    private readonly float[][] _bias;      // per layer: bias_ih + bias_hh [G·H] (bias_ih alone where the cell keeps its recurrent projection apart; zeros without bias)
-    private readonly float[][] _biasHh;    // per layer: bias_hh [G·H] where the cell keeps its recurrent projection apart (zeros without bias), else empty
+    // Per unit u = layer·D + direction:
+    private readonly float[][] _panelIh;   // weight_ih in gate panels
+    private readonly float[][] _panelHh;   // weight_hh in gate panels
+    private readonly float[][] _gemmIh;    // weight_ih packed for Kernels.GemmPackedB (op(B) = W_ihᵀ)
+    private readonly float[][] _bias;      // bias_ih + bias_hh [G·H] (bias_ih alone where the cell keeps its recurrent projection apart; zeros without bias)
+    private readonly float[][] _biasHh;    // bias_hh [G·H] where the cell keeps its recurrent projection apart (zeros without bias), else empty
+    private readonly float[][] _weightHr;  // weight_hr [P, H] as stored (projected LSTMs), else empty
 
     /// <summary>Packs a copy of <paramref name="weights"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A packed matrix would not fit in one array.</exception>
@@ -48,20 +50,22 @@ public sealed class PackedRecurrentLayer
     {
         ArgumentNullException.ThrowIfNull(weights);
         Options = weights.Options;
-        int layers = Options.NumLayers, g = Options.GateSize, h = Options.HiddenSize, gates = GateCount;
-        _panelIh = new float[layers][];
-        _panelHh = new float[layers][];
-        _gemmIh = new float[layers][];
-        _bias = new float[layers][];
-        _biasHh = new float[layers][];
-        for (int l = 0; l < layers; l++)
+        int units = Options.StateLayers, g = Options.GateSize, h = Options.HiddenSize, hs = Options.HiddenStateSize, gates = GateCount;
+        _panelIh = new float[units][];
+        _panelHh = new float[units][];
+        _gemmIh = new float[units][];
+        _bias = new float[units][];
+        _biasHh = new float[units][];
+        _weightHr = new float[units][];
+        for (int u = 0; u < units; u++)
         {
-            int inputSize = Options.LayerInputSize(l);
-            _panelIh[l] = new float[Kernels.PackedGatePanelLength(gates, h, inputSize)];
-            _panelHh[l] = new float[Kernels.PackedGatePanelLength(gates, h, h)];
-            _gemmIh[l] = new float[Kernels.PackedBLength(inputSize, g)];
-            _bias[l] = new float[g];
-            _biasHh[l] = Options.Recurrence.SeparateRecurrent ? new float[g] : [];
+            int inputSize = Options.LayerInputSize(u / Options.NumDirections);
+            _panelIh[u] = new float[Kernels.PackedGatePanelLength(gates, h, inputSize)];
+            _panelHh[u] = new float[Kernels.PackedGatePanelLength(gates, h, hs)];
+            _gemmIh[u] = new float[Kernels.PackedBLength(inputSize, g)];
+            _bias[u] = new float[g];
+            _biasHh[u] = Options.Recurrence.SeparateRecurrent ? new float[g] : [];
+            _weightHr[u] = Options.ProjectionSize > 0 ? new float[Options.ProjectionSize * h] : [];
         }
         Refresh(weights);
     }
@@ -79,28 +83,30 @@ public sealed class PackedRecurrentLayer
         ArgumentNullException.ThrowIfNull(weights);
         if (weights.Options != Options)
             throw new ArgumentException($"Expected weights for {RecurrentLayer.Describe(Options)} but got weights for {RecurrentLayer.Describe(weights.Options)}.", nameof(weights));
-        int g = Options.GateSize, h = Options.HiddenSize, gates = GateCount;
-        for (int l = 0; l < Options.NumLayers; l++)
+        int g = Options.GateSize, h = Options.HiddenSize, hs = Options.HiddenStateSize, gates = GateCount;
+        for (int u = 0; u < Options.StateLayers; u++)
         {
+            int l = u / Options.NumDirections, d = u % Options.NumDirections;
             int inputSize = Options.LayerInputSize(l);
-            Kernels.PackGatePanels(weights.WeightIh(l), gates, h, inputSize, _panelIh[l]);
-            Kernels.PackGatePanels(weights.WeightHh(l), gates, h, h, _panelHh[l]);
-            Kernels.PackGemmB(Transpose.Transposed, inputSize, g, weights.WeightIh(l), inputSize, _gemmIh[l]);
-            Span<float> bias = _bias[l];
+            Kernels.PackGatePanels(weights.WeightIh(l, d), gates, h, inputSize, _panelIh[u]);
+            Kernels.PackGatePanels(weights.WeightHh(l, d), gates, h, hs, _panelHh[u]);
+            Kernels.PackGemmB(Transpose.Transposed, inputSize, g, weights.WeightIh(l, d), inputSize, _gemmIh[u]);
+            weights.WeightHr(l, d).CopyTo(_weightHr[u]);
+            Span<float> bias = _bias[u];
             if (!Options.Bias)
             {
                 bias.Clear();
-                _biasHh[l].AsSpan().Clear();
+                _biasHh[u].AsSpan().Clear();
             }
             else if (Options.Recurrence.SeparateRecurrent)
             {
-                weights.BiasIh(l).CopyTo(bias);
-                weights.BiasHh(l).CopyTo(_biasHh[l]);
+                weights.BiasIh(l, d).CopyTo(bias);
+                weights.BiasHh(l, d).CopyTo(_biasHh[u]);
             }
             else
             {
-                weights.BiasIh(l).CopyTo(bias);
-                Kernels.Axpy(1f, weights.BiasHh(l), bias);
+                weights.BiasIh(l, d).CopyTo(bias);
+                Kernels.Axpy(1f, weights.BiasHh(l, d), bias);
             }
         }
     }
@@ -125,13 +131,14 @@ public sealed class PackedRecurrentLayer
     /// Runs one time step of every stream in <paramref name="state"/> and updates the state in place, as
     /// <see cref="RecurrentLayer.Step(ReadOnlySpan{float}, RecurrentState, RecurrentWorkspace, Span{float})"/>. Streams are
     /// stepped one after another, each streaming the weights once: this is the batch-1 fast path; for large batches the
-    /// layer's matrix-product path reads the weights once for all streams.
+    /// layer's matrix-product path reads the weights once for all streams. A bidirectional network cannot step.
     /// </summary>
     /// <param name="input">x_t of each stream, [B, I].</param>
     /// <param name="state">h and c of the streams, read and updated.</param>
     /// <param name="workspace">Scratch for at least B streams; a saved forward pass in it is discarded.</param>
-    /// <param name="output">Receives h_t of the top layer, [B, H].</param>
+    /// <param name="output">Receives h_t of the top layer, [B, H'].</param>
     /// <exception cref="ArgumentException">A length or shape does not match; nothing has been written.</exception>
+    /// <exception cref="InvalidOperationException">The network is bidirectional; nothing has been written.</exception>
     public void Step(ReadOnlySpan<float> input, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
     {
         ValidateStep(state, workspace, output);
@@ -145,6 +152,7 @@ public sealed class PackedRecurrentLayer
     /// </summary>
     /// <exception cref="ArgumentException">A length does not match; nothing has been written.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A token is outside [0, I); nothing has been written.</exception>
+    /// <exception cref="InvalidOperationException">The network is bidirectional; nothing has been written.</exception>
     public void Step(ReadOnlySpan<int> tokens, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
     {
         ValidateStep(state, workspace, output);
@@ -154,47 +162,40 @@ public sealed class PackedRecurrentLayer
     }
 
     /// <summary>
-    /// Runs <paramref name="steps"/> steps of every stream for inference and leaves the final h and c in
-    /// <paramref name="state"/>, as <see cref="RecurrentLayer.Forward(ReadOnlySpan{float}, int, RecurrentState, RecurrentWorkspace, Span{float}, bool)"/>
-    /// but without saving anything for a backward pass. Each layer projects the inputs of all steps with one matrix product,
-    /// then streams only W_hh per step.
+    /// Runs a sequence pass for inference and leaves each stream's final h and c in <paramref name="state"/>, as
+    /// <see cref="RecurrentLayer.Forward(SequenceInput, RecurrentState, RecurrentWorkspace, Span{float}, bool)"/> without
+    /// dropout and without saving anything for a backward pass. Each direction of each layer projects the inputs of all
+    /// rows with one matrix product, then streams only W_hh per step; with lengths, each stream runs its own steps only.
     /// </summary>
-    /// <param name="input">The inputs, [T, B, I] (or [B, T, I] when <paramref name="batchFirst"/>).</param>
-    /// <param name="steps">T, 1 ≤ T ≤ <see cref="RecurrentWorkspace.MaxSteps"/>.</param>
+    /// <param name="input">The inputs: dense or tokens, time-major or batch-first, optional per-stream lengths.</param>
     /// <param name="state">The initial state on entry; the final state on return.</param>
     /// <param name="workspace">Scratch; a saved forward pass in it is discarded.</param>
-    /// <param name="output">Receives h_t of the top layer for every step, [T, B, H] (or [B, T, H]).</param>
-    /// <param name="batchFirst">Whether <paramref name="input"/> and <paramref name="output"/> are batch-first.</param>
-    /// <exception cref="ArgumentException">A length or shape does not match; nothing has been written.</exception>
-    public void Forward(ReadOnlySpan<float> input, int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output, bool batchFirst = false)
+    /// <param name="output">Receives every step's output of the top layer, [T, B, D·H'] (or [B, T, D·H']), zero past a stream's length.</param>
+    /// <exception cref="ArgumentException">A length, shape, token or stream length is out of range; nothing has been written.</exception>
+    public void Forward(SequenceInput input, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
     {
-        ValidateForward(steps, state, workspace, output);
-        int batch = state.BatchSize, inputSize = Options.InputSize;
-        Guard.Length(input.Length, steps * batch * inputSize, nameof(input));
+        RecurrentLayer.ValidateSequence(Options, input, state, workspace, output.Length);
         workspace.HasSaved = false;
-        RecurrentLayer.SaveInput(input, steps, batch, inputSize, batchFirst, workspace);
-        ForwardCore(steps, state, workspace, output, tokens: false, batchFirst);
+        RecurrentLayer.SaveSequence(Options, input, state.BatchSize, workspace);
+        ForwardCore(input.IsTokens, input.BatchFirst, state, workspace, output);
     }
 
-    /// <summary>As <see cref="Forward(ReadOnlySpan{float}, int, RecurrentState, RecurrentWorkspace, Span{float}, bool)"/> with token inputs, [T, B] (or [B, T]).</summary>
+    /// <summary>As <see cref="Forward(SequenceInput, RecurrentState, RecurrentWorkspace, Span{float})"/> with dense inputs [T, B, I] (or [B, T, I]), every stream T long.</summary>
+    /// <exception cref="ArgumentException">A length or shape does not match; nothing has been written.</exception>
+    public void Forward(ReadOnlySpan<float> input, int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output, bool batchFirst = false) =>
+        Forward(SequenceInput.Dense(input, steps, batchFirst), state, workspace, output);
+
+    /// <summary>As <see cref="Forward(SequenceInput, RecurrentState, RecurrentWorkspace, Span{float})"/> with token inputs, [T, B] (or [B, T]).</summary>
     /// <exception cref="ArgumentException">A length does not match; nothing has been written.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A token is outside [0, I); nothing has been written.</exception>
-    public void Forward(ReadOnlySpan<int> tokens, int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output, bool batchFirst = false)
-    {
-        ValidateForward(steps, state, workspace, output);
-        int batch = state.BatchSize;
-        Guard.Length(tokens.Length, steps * batch, nameof(tokens));
-        ValidateTokens(tokens);
-        workspace.HasSaved = false;
-        RecurrentLayer.SaveTokens(tokens, steps, batch, batchFirst, workspace);
-        ForwardCore(steps, state, workspace, output, tokens: true, batchFirst);
-    }
+    public void Forward(ReadOnlySpan<int> tokens, int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output, bool batchFirst = false) =>
+        Forward(SequenceInput.FromTokens(tokens, steps, batchFirst), state, workspace, output);
 
     private void StepCore(ReadOnlySpan<float> input, ReadOnlySpan<int> tokens, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
     {
         workspace.HasSaved = false;
         workspace.Pool?.ThrowIfDisposed();
-        int batch = state.BatchSize, h = Options.HiddenSize, g = Options.GateSize, gates = GateCount;
+        int batch = state.BatchSize, h = Options.HiddenSize, hs = Options.HiddenStateSize, g = Options.GateSize, gates = GateCount;
         float[] gatesArray = workspace.Gates, hiddenArray = state.HiddenArray, inputArray = workspace.Input;
         input.CopyTo(inputArray); // a pool's work reads arrays, not the caller's span
         for (int l = 0; l < Options.NumLayers; l++)
@@ -202,94 +203,100 @@ public sealed class PackedRecurrentLayer
             int inputSize = Options.LayerInputSize(l);
             for (int b = 0; b < batch; b++)
             {
-                int hiddenAt = state.HiddenOffset(l) + b * h;
+                int hiddenAt = state.HiddenOffset(l) + b * hs, cellAt = state.CellOffset(l) + b * h;
                 _bias[l].CopyTo(gatesArray, 0);
                 if (l == 0 && !tokens.IsEmpty)
                 {
                     Kernels.GatePanelAddColumn(_panelIh[0], inputSize, tokens[b], gates, h, gatesArray.AsSpan(0, g));
-                    StepStream(workspace, state, l, [], 0, [], 0, _panelHh[l], hiddenAt, 0);
+                    StepStream(workspace, state, l, [], 0, [], 0, hiddenAt, cellAt, 0);
                 }
                 else if (l == 0)
                 {
-                    StepStream(workspace, state, l, _panelIh[l], inputSize, inputArray, b * inputSize, _panelHh[l], hiddenAt, 0);
+                    StepStream(workspace, state, l, _panelIh[l], inputSize, inputArray, b * inputSize, hiddenAt, cellAt, 0);
                 }
                 else
                 {
-                    StepStream(workspace, state, l, _panelIh[l], inputSize, hiddenArray, state.HiddenOffset(l - 1) + b * h, _panelHh[l], hiddenAt, 0);
+                    StepStream(workspace, state, l, _panelIh[l], inputSize, hiddenArray, state.HiddenOffset(l - 1) + b * hs, hiddenAt, cellAt, 0);
                 }
             }
         }
         state.HiddenOf(Options.NumLayers - 1).CopyTo(output);
     }
 
-    private void ForwardCore(int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output, bool tokens, bool batchFirst)
+    private void ForwardCore(bool tokens, bool batchFirst, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
     {
         workspace.Pool?.ThrowIfDisposed();
-        int batch = state.BatchSize, h = Options.HiddenSize, g = Options.GateSize, gates = GateCount;
-        int rows = steps * batch;
-        float[] gatesArray = workspace.Gates, hiddenArray = state.HiddenArray, outputs = workspace.Hidden;
+        SequenceLayout layout = workspace.Layout;
+        int batch = layout.Batch, rows = layout.Rows, h = Options.HiddenSize, hs = Options.HiddenStateSize, g = Options.GateSize;
+        int gates = GateCount, width = Options.OutputSize, directions = Options.NumDirections;
+        float[] gatesArray = workspace.Gates, hiddenArray = state.HiddenArray;
         Span<float> allGates = gatesArray.AsSpan(0, rows * g);
-        // Layer l's outputs for all steps, [T, B, H], are the next layer's inputs: two halves of the workspace's hidden
-        // buffer alternate (the workspace holds L·(T+1)·B·H floats, at least 2·T·B·H when L ≥ 2).
-        int lowerAt = -1;
+        // Each layer's output rows [R, D·H'] are the next layer's input: two scratch buffers of the workspace alternate.
+        float[] lower = workspace.DLower, upper = workspace.DUpper;
         for (int l = 0; l < Options.NumLayers; l++)
         {
             int inputSize = Options.LayerInputSize(l);
-            for (int r = 0; r < rows; r++)
-                _bias[l].CopyTo(allGates.Slice(r * g, g));
-            if (l == 0 && tokens)
+            for (int d = 0; d < directions; d++)
             {
-                ReadOnlySpan<int> saved = workspace.Tokens.AsSpan(0, rows);
+                int u = l * directions + d;
                 for (int r = 0; r < rows; r++)
-                    Kernels.GatePanelAddColumn(_panelIh[0], inputSize, saved[r], gates, h, allGates.Slice(r * g, g));
-            }
-            else
-            {
-                // One matrix product projects the inputs of all steps.
-                PackedGemmRowsWork projection = workspace.ProjectionWork;
-                projection.Set(rows, g, inputSize, l == 0 ? workspace.Input : outputs, l == 0 ? 0 : lowerAt, _gemmIh[l], gatesArray, 0);
-                RunSplit(workspace, projection, rows * g * inputSize, rows);
-                projection.Clear();
-            }
-
-            int upperAt = (l & 1) * rows * h;
-            int layerAt = state.HiddenOffset(l);
-            for (int t = 0; t < steps; t++)
-            {
-                for (int b = 0; b < batch; b++)
+                    _bias[u].CopyTo(allGates.Slice(r * g, g));
+                if (l == 0 && tokens)
                 {
-                    StepStream(workspace, state, l, [], 0, [], 0, _panelHh[l], layerAt + b * h, (t * batch + b) * g);
+                    ReadOnlySpan<int> saved = workspace.Tokens.AsSpan(0, rows);
+                    for (int r = 0; r < rows; r++)
+                        Kernels.GatePanelAddColumn(_panelIh[u], inputSize, saved[r], gates, h, allGates.Slice(r * g, g));
                 }
-                hiddenArray.AsSpan(layerAt, batch * h).CopyTo(outputs.AsSpan(upperAt + t * batch * h, batch * h));
+                else
+                {
+                    // One matrix product projects the inputs of all rows.
+                    PackedGemmRowsWork projection = workspace.ProjectionWork;
+                    projection.Set(rows, g, inputSize, l == 0 ? workspace.Input : lower, 0, _gemmIh[u], gatesArray, 0);
+                    RunSplit(workspace, projection, (long)rows * g * inputSize, rows);
+                    projection.Clear();
+                }
+
+                // Stream by stream, each over its own steps in the direction's order, the state holding its running h and c.
+                for (int s = 0; s < batch; s++)
+                {
+                    int b = layout.Order[s], length = layout.Length[s];
+                    int hiddenAt = state.HiddenOffset(u) + b * hs, cellAt = state.CellOffset(u) + b * h;
+                    for (int k = 0; k < length; k++)
+                    {
+                        int t = d == 0 ? k : length - 1 - k;
+                        int row = layout.RowStart[t] + s;
+                        StepStream(workspace, state, u, [], 0, [], 0, hiddenAt, cellAt, row * g);
+                        hiddenArray.AsSpan(hiddenAt, hs).CopyTo(upper.AsSpan(row * width + d * hs, hs));
+                    }
+                }
             }
-            lowerAt = upperAt;
+            (lower, upper) = (upper, lower);
         }
 
-        ReadOnlySpan<float> top = outputs.AsSpan(lowerAt, rows * h);
-        if (batchFirst)
-            RecurrentLayer.SwapTimeAndBatch(top, steps, batch, h, output);
-        else
-            top.CopyTo(output);
+        RecurrentLayer.ScatterRows(layout, lower.AsSpan(0, rows * width), width, batchFirst, output);
     }
 
-    // One step of one stream in one layer: workspace.Gates[gatesAt ..] (bias and input projection so far) += A·xa +
-    // W_hh·h, then the cell's pointwise step: c in place, the new h through the workspace's scratch into the state.
-    // With a pool and a product large enough to repay the hand-off, each thread takes a range of panel blocks and runs
-    // the pointwise step on its own units while their gates are hot.
-    private void StepStream(RecurrentWorkspace workspace, RecurrentState state, int layer, float[] panelA, int colsA, float[] xa, int offsetXA,
-        float[] panelHh, int hiddenAt, int gatesAt)
+    // One step of one stream in one unit: workspace.Gates[gatesAt ..] (bias and input projection so far) += A·xa +
+    // W_hh·h, then the cell's pointwise step: c in place, the new h through the workspace's scratch into the state (via
+    // the projection, for a projected LSTM). With a pool and a product large enough to repay the hand-off, each thread
+    // takes a range of panel blocks and runs the pointwise step on its own units while their gates are hot.
+    private void StepStream(RecurrentWorkspace workspace, RecurrentState state, int unit, float[] panelA, int colsA, float[] xa, int offsetXA,
+        int hiddenAt, int cellAt, int gatesAt)
     {
-        int gates = GateCount, h = Options.HiddenSize;
+        int gates = GateCount, h = Options.HiddenSize, hs = Options.HiddenStateSize;
         float[] hiddenArray = state.HiddenArray, hiddenNext = workspace.CarryHidden;
         RecurrentCell recurrence = Options.Recurrence;
         if (recurrence.SeparateRecurrent)
-            _biasHh[layer].CopyTo(workspace.Recurrent, 0);
+            _biasHh[unit].CopyTo(workspace.Recurrent, 0);
         GatePanelWork work = workspace.PanelWork;
-        work.Set(panelA, colsA, xa, offsetXA, panelHh, h, hiddenArray, hiddenAt, gates, h, workspace.Gates, gatesAt);
-        work.SetPointwise(recurrence, state.CellArray, hiddenAt, hiddenNext, 0, workspace.Recurrent, 0);
-        RunSplit(workspace, work, (long)Options.GateSize * (colsA + h), Kernels.PanelBlocks(gates, h));
+        work.Set(panelA, colsA, xa, offsetXA, _panelHh[unit], hs, hiddenArray, hiddenAt, gates, h, workspace.Gates, gatesAt);
+        work.SetPointwise(recurrence, state.CellArray, cellAt, hiddenNext, 0, workspace.Recurrent, 0);
+        RunSplit(workspace, work, (long)Options.GateSize * (colsA + hs), Kernels.PanelBlocks(gates, h));
         work.Clear();
-        hiddenNext.AsSpan(0, h).CopyTo(hiddenArray.AsSpan(hiddenAt, h));
+        if (Options.ProjectionSize > 0)
+            CellMath.Project(_weightHr[unit], h, hs, 1, singleRow: true, hiddenNext.AsSpan(0, h), hiddenArray.AsSpan(hiddenAt, hs));
+        else
+            hiddenNext.AsSpan(0, h).CopyTo(hiddenArray.AsSpan(hiddenAt, h));
     }
 
     // Runs the work on the workspace's pool in up to `shares` shares, or on this thread alone when there is no pool or the
@@ -310,9 +317,6 @@ public sealed class PackedRecurrentLayer
 
     private void ValidateStep(RecurrentState state, RecurrentWorkspace workspace, Span<float> output) =>
         RecurrentLayer.ValidateStep(Options, state, workspace, output.Length);
-
-    private void ValidateForward(int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output) =>
-        RecurrentLayer.ValidateForward(Options, steps, state, workspace, output.Length);
 
     private void ValidateTokens(ReadOnlySpan<int> tokens) => RecurrentLayer.ValidateTokens(tokens, Options.InputSize);
 }

@@ -37,24 +37,34 @@ public sealed class RecurrentWorkspace
         Options = options;
         MaxSteps = maxSteps;
         MaxBatch = maxBatch;
-        int h = options.HiddenSize, g = options.GateSize, layers = options.NumLayers;
-        int widest = Math.Max(options.InputSize, h);
+        int h = options.HiddenSize, hs = options.HiddenStateSize, g = options.GateSize, units = options.StateLayers;
+        int width = options.OutputSize, widest = Math.Max(options.InputSize, width);
         long rows = (long)maxSteps * maxBatch;
-        Gates = new float[Checked((long)layers * rows * g, nameof(maxSteps))];
-        Hidden = new float[Checked((long)layers * (maxSteps + 1) * maxBatch * h, nameof(maxSteps))];
-        Cell = options.HasCellState ? new float[Hidden.Length] : [];
+        string name = nameof(maxSteps);
+        Gates = new float[Checked(units * rows * g, name)];
+        Hidden = new float[Checked(units * (rows + maxBatch) * hs, name)];
+        Cell = options.HasCellState ? new float[Checked(units * (rows + maxBatch) * h, name)] : [];
         Recurrent = options.Recurrence.SeparateRecurrent ? new float[Gates.Length] : [];
-        Input = new float[Checked(rows * options.InputSize, nameof(maxSteps))];
+        Raw = options.ProjectionSize > 0 ? new float[Checked(units * rows * h, name)] : [];
+        LayerOutput = options.Bidirectional ? new float[Checked(options.NumLayers * rows * width, name)] : [];
+        bool dropout = options.Dropout > 0f && options.NumLayers > 1;
+        Dropped = dropout ? new float[Checked((options.NumLayers - 1) * rows * width, name)] : [];
+        DropoutMask = dropout ? new float[Dropped.Length] : [];
+        Input = new float[Checked(rows * options.InputSize, name)];
         Tokens = new int[rows];
-        DGates = new float[Checked(rows * g, nameof(maxSteps))];
+        DGates = new float[Checked(rows * g, name)];
         DRecurrent = options.Recurrence.SeparateRecurrent ? new float[DGates.Length] : [];
-        DUpper = new float[Checked(rows * widest, nameof(maxSteps))];
+        DUpper = new float[Checked(rows * widest, name)];
         DLower = new float[DUpper.Length];
-        CarryHidden = new float[maxBatch * h];
-        CarryCell = new float[maxBatch * h];
-        DHiddenTotal = new float[maxBatch * h];
+        DProjected = options.ProjectionSize > 0 ? new float[Checked(rows * hs, name)] : [];
+        DRaw = options.ProjectionSize > 0 ? new float[Checked((long)maxBatch * h, name)] : [];
+        PreviousRows = new float[Checked(rows * hs, name)];
+        CarryHidden = new float[Checked((long)maxBatch * Math.Max(h, hs), name)];
+        CarryCell = new float[Checked((long)maxBatch * h, name)];
+        DHiddenTotal = new float[Checked((long)maxBatch * hs, name)];
         DBias = new float[g];
-        PackedWeightHh = new float[CellMath.RecurrentPackedLength(h, g)];
+        PackedWeightHh = new float[CellMath.RecurrentPackedLength(hs, g)];
+        Layout = new SequenceLayout(maxSteps, maxBatch);
         Pool = pool;
         PassWork = new RecurrentPassWork(this);
         PanelWork = new GatePanelWork();
@@ -73,22 +83,31 @@ public sealed class RecurrentWorkspace
     /// <summary>The largest batch a forward pass or step may run with this workspace.</summary>
     public int MaxBatch { get; }
 
-    // Saved by forward, read by backward. Layouts are time-major with the batch size of the last forward pass.
-    internal float[] Gates { get; }         // [L, T, B, G·H]: what each cell's backward reads (activations; an RNN's pre-activations, its backward reads h)
-    internal float[] Hidden { get; }        // [L, T+1, B, H]: index 0 is h0, index t+1 is h_t
-    internal float[] Cell { get; }          // [L, T+1, B, H]: index 0 is c0 (cells with a cell state only)
-    internal float[] Recurrent { get; }     // [L, T, B, G·H]: W_hh·h₋₁ + b_hh (cells that keep it apart only; a step's scratch too)
-    internal float[] Input { get; }         // [T, B, I]: the dense input, time-major
-    internal int[] Tokens { get; }          // [T, B]: the token input
+    // Saved by forward, read by backward, per unit u = layer·D + direction, with the rows of the last pass's
+    // SequenceLayout (R ≤ T·B compact rows; units are T·B rows apart).
+    internal float[] Gates { get; }         // [U, R, G·H]: what each cell's backward reads (activations; an RNN's pre-activations, its backward reads h)
+    internal float[] Hidden { get; }        // [U, R + B, H']: the history of h, initial rows included (see SequenceLayout)
+    internal float[] Cell { get; }          // [U, R + B, H]: the history of c (cells with a cell state only)
+    internal float[] Recurrent { get; }     // [U, R, G·H]: W_hh·h₋₁ + b_hh (cells that keep it apart only; a step's scratch too)
+    internal float[] Raw { get; }           // [U, R, H]: h before the projection (projected LSTMs only; a step's scratch too)
+    internal float[] LayerOutput { get; }   // [L, R, D·H']: each layer's two directions side by side (bidirectional only)
+    internal float[] Dropped { get; }       // [L−1, R, D·H']: a layer's output after dropout, the next layer's input (training passes)
+    internal float[] DropoutMask { get; }   // [L−1, R, D·H']: the dropout multipliers of the last training pass (0 or 1/(1−p))
+    internal float[] Input { get; }         // [R, I]: the dense input, compact
+    internal int[] Tokens { get; }          // [R]: the token input, compact
+    internal SequenceLayout Layout { get; } // the rows of the last pass
 
     // Backward scratch.
     internal float[] DGates { get; }        // [T, B, G·H]: dL/d(input projection), and of the recurrent one when fused
     internal float[] DRecurrent { get; }    // [T, B, G·H]: dL/d(recurrent projection) (cells that keep it apart only)
     internal float[] DUpper { get; }        // [T, B, max(I, H)]: dL/d(output of the current layer)
     internal float[] DLower { get; }        // [T, B, max(I, H)]: dL/d(input of the current layer)
-    internal float[] CarryHidden { get; }   // [B, H]: dh flowing from step t+1 to t
+    internal float[] DProjected { get; }    // [R, P]: dL/dh of every step, for dL/dW_hr (projected LSTMs only)
+    internal float[] DRaw { get; }          // [B, H]: dL/d(h before the projection) of one step
+    internal float[] PreviousRows { get; }  // [R, H']: h₋₁ of every row gathered in row order, when the history does not hold it so
+    internal float[] CarryHidden { get; }   // [B, max(H, H')]: dh flowing from step t+1 to t (a packed step's next h too)
     internal float[] CarryCell { get; }     // [B, H]: dc flowing from step t+1 to t
-    internal float[] DHiddenTotal { get; }  // [B, H]
+    internal float[] DHiddenTotal { get; }  // [B, H']
     internal float[] DBias { get; }         // [G·H]
 
     // W_hh of the layer being processed, packed once per forward or backward pass for the per-step products. It is
@@ -109,6 +128,42 @@ public sealed class RecurrentWorkspace
     internal bool SavedTokens { get; set; }
     internal bool SavedBatchFirst { get; set; }
     internal bool HasSaved { get; set; }
+    internal bool SavedTraining { get; set; }
+
+    /// <summary>
+    /// Seeds the dropout of the training passes run with this workspace and restarts their count: the k-th training pass
+    /// after this call draws the same masks for the same seed, whatever the thread count. A new workspace is seeded with 0.
+    /// </summary>
+    public void SeedDropout(ulong seed)
+    {
+        DropoutSeed = seed;
+        DropoutPasses = 0;
+    }
+
+    internal ulong DropoutSeed { get; private set; }
+    internal ulong DropoutPasses { get; set; }
+
+    /// <summary>
+    /// Copies the dropout multipliers the last training pass applied to layer <paramref name="layer"/>'s output (0 or
+    /// 1/(1 − p); 0 at padded positions) into <paramref name="mask"/>, [T, B, D·H'] time-major in the streams' order.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No training pass with dropout is saved.</exception>
+    /// <exception cref="ArgumentException">The layer has no dropout after it, or the length is not T·B·D·H'.</exception>
+    public void CopyDropoutMask(int layer, Span<float> mask)
+    {
+        if (!HasSaved || !SavedTraining || DropoutMask.Length == 0)
+            throw new InvalidOperationException("The workspace holds no training pass with dropout.");
+        if ((uint)layer >= (uint)(Options.NumLayers - 1))
+            throw new ArgumentOutOfRangeException(nameof(layer), layer, $"Expected a layer in [0, {Options.NumLayers - 1}) (dropout follows every layer but the last).");
+        SequenceLayout layout = Layout;
+        int width = Options.OutputSize, batch = layout.Batch;
+        Guard.Length(mask.Length, layout.Steps * batch * width, nameof(mask));
+        mask.Clear();
+        ReadOnlySpan<float> saved = DropoutMask.AsSpan(layer * layout.Steps * batch * width);
+        for (int t = 0; t < layout.Steps; t++)
+            for (int s = 0; s < layout.Active[t]; s++)
+                saved.Slice((layout.RowStart[t] + s) * width, width).CopyTo(mask.Slice((t * batch + layout.Order[s]) * width, width));
+    }
 
     private static int Checked(long length, string paramName) =>
         length <= Array.MaxLength ? (int)length : throw new ArgumentOutOfRangeException(paramName, "The workspace would not fit in one array; use fewer steps or a smaller batch.");
