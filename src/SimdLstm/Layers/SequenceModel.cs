@@ -4,9 +4,10 @@ using System.Collections.Generic;
 namespace SimdLstm;
 
 /// <summary>
-/// A whole trainable sequence model: a stacked LSTM or RNN, a <see cref="Linear"/> head on every step's output, and the
-/// softmax cross-entropy loss against one target class per step. Inputs are tokens (a character-level language model) or
-/// dense vectors (e.g. the bits of a binary addition).
+/// A whole trainable sequence model: a stacked LSTM, GRU or RNN (any direction, projection and dropout), a
+/// <see cref="Linear"/> head on every step's output (D·H' features), and the softmax cross-entropy loss against one target
+/// class per step. Inputs are tokens (a character-level language model) or dense vectors (e.g. the bits of a binary
+/// addition), with optional per-stream lengths: padded steps have no target, and the loss is the mean over the real ones.
 /// </summary>
 /// <remarks>
 /// All parameters live in one <see cref="Parameters"/> buffer named as PyTorch's state_dict of a module holding an
@@ -39,7 +40,7 @@ public sealed class SequenceModel
         OutputSize = outputSize;
         Parameters = parameters;
         Recurrent = new RecurrentLayer(new RecurrentParameters(recurrent, parameters));
-        Head = new Linear(recurrent.HiddenSize, outputSize, parameters, HeadPrefix);
+        Head = new Linear(recurrent.OutputSize, outputSize, parameters, HeadPrefix);
     }
 
     /// <summary>The recurrent network's shape.</summary>
@@ -63,7 +64,7 @@ public sealed class SequenceModel
         ArgumentNullException.ThrowIfNull(recurrent);
         foreach ((string, int[]) tensor in RecurrentParameters.Layout(recurrent))
             yield return tensor;
-        foreach ((string, int[]) tensor in Linear.Layout(recurrent.HiddenSize, outputSize, HeadPrefix))
+        foreach ((string, int[]) tensor in Linear.Layout(recurrent.OutputSize, outputSize, HeadPrefix))
             yield return tensor;
     }
 
@@ -84,54 +85,80 @@ public sealed class SequenceModel
     public SequenceModelGradients CreateGradients() => new(this, Parameters.CreateZeroedLike());
 
     /// <summary>
-    /// One training pass over a chunk of token streams: forward from <paramref name="state"/> (which is left at the chunk's
-    /// end, so the next chunk continues the streams), loss, and backward through time within the chunk. Gradients are
-    /// <b>accumulated</b> (zero them first). Returns the mean cross-entropy over the T·B predictions.
+    /// One training pass over a chunk of streams: forward from <paramref name="state"/> (which is left at the chunk's end,
+    /// so the next chunk continues the streams), loss, and backward through time within the chunk, with the recurrent
+    /// layers' dropout applied. Gradients are <b>accumulated</b> (zero them first). Returns the mean cross-entropy over the
+    /// real steps (Σ lengths, or T·B without lengths).
     /// </summary>
-    /// <param name="tokens">Inputs, [T, B], each in [0, I).</param>
-    /// <param name="targets">Target classes, [T, B], each in [0, V).</param>
-    /// <param name="steps">T.</param>
+    /// <param name="input">Inputs: tokens or dense vectors, time-major or batch-first, optional per-stream lengths.</param>
+    /// <param name="targets">Target classes in the input's layout, [T, B] (or [B, T]), each in [0, V) where a stream
+    /// runs; not read past a stream's length (any value, e.g. PyTorch's −100, may stand there).</param>
     /// <param name="state">Initial state on entry; final state on return.</param>
     /// <param name="workspace">Scratch and saved activations.</param>
     /// <param name="gradients">Receives the accumulated gradients.</param>
-    public float ForwardBackward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> targets, int steps, RecurrentState state, SequenceModelWorkspace workspace, SequenceModelGradients gradients)
+    /// <exception cref="ArgumentException">A length, shape, token, target or stream length is out of range; nothing has been written.</exception>
+    public float ForwardBackward(SequenceInput input, ReadOnlySpan<int> targets, RecurrentState state, SequenceModelWorkspace workspace, SequenceModelGradients gradients)
     {
-        ValidateTrainingArguments(targets, steps, state, workspace, gradients);
-        Span<float> hidden = workspace.Hidden(steps, state.BatchSize);
-        Recurrent.Forward(tokens, steps, state, workspace.Recurrent, hidden);
-        return HeadForwardBackward(targets, steps, state.BatchSize, workspace, gradients);
+        ValidateTrainingArguments(gradients);
+        ValidateEvaluationArguments(input, targets, state, workspace);
+        Span<float> hidden = workspace.Hidden(input.Steps, state.BatchSize);
+        Recurrent.Forward(input, state, workspace.Recurrent, hidden, training: true);
+        int rows = GatherTargets(targets, input.BatchFirst, workspace);
+        int width = Options.OutputSize;
+        ReadOnlySpan<float> headInput = RealRows(hidden, input.BatchFirst, workspace);
+        Span<float> logits = workspace.Logits.AsSpan(0, rows * OutputSize);
+        Head.Forward(headInput, rows, logits);
+        // The fused loss writes (p − onehot(target)) / N in place of the logits, N = the real steps.
+        float loss = SoftmaxCrossEntropy.Forward(logits, rows, OutputSize, workspace.Targets.AsSpan(0, rows), logits);
+        Span<float> dRows = workspace.DHidden.AsSpan(0, rows * width);
+        Head.Backward(headInput, logits, rows, gradients.Head, dRows);
+        Span<float> dHidden = dRows;
+        SequenceLayout layout = workspace.Recurrent.Layout;
+        if (!layout.Uniform || input.BatchFirst)
+        {
+            // Back to the layers' padded layout, zero where no step ran.
+            dHidden = workspace.DPadded.AsSpan(0, input.Steps * state.BatchSize * width);
+            RecurrentLayer.ScatterRows(layout, dRows, width, input.BatchFirst, dHidden);
+        }
+        Recurrent.Backward(dHidden, workspace.Recurrent, gradients.Recurrent);
+        return loss;
     }
 
-    /// <summary>As the token overload, with dense inputs [T, B, I].</summary>
-    public float ForwardBackward(ReadOnlySpan<float> input, ReadOnlySpan<int> targets, int steps, RecurrentState state, SequenceModelWorkspace workspace, SequenceModelGradients gradients)
+    /// <summary>As <see cref="ForwardBackward(SequenceInput, ReadOnlySpan{int}, RecurrentState, SequenceModelWorkspace, SequenceModelGradients)"/> over token streams [T, B] of <paramref name="steps"/> steps.</summary>
+    public float ForwardBackward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> targets, int steps, RecurrentState state, SequenceModelWorkspace workspace, SequenceModelGradients gradients) =>
+        ForwardBackward(SequenceInput.FromTokens(tokens, steps), targets, state, workspace, gradients);
+
+    /// <summary>As <see cref="ForwardBackward(SequenceInput, ReadOnlySpan{int}, RecurrentState, SequenceModelWorkspace, SequenceModelGradients)"/> over dense inputs [T, B, I] of <paramref name="steps"/> steps.</summary>
+    public float ForwardBackward(ReadOnlySpan<float> input, ReadOnlySpan<int> targets, int steps, RecurrentState state, SequenceModelWorkspace workspace, SequenceModelGradients gradients) =>
+        ForwardBackward(SequenceInput.Dense(input, steps), targets, state, workspace, gradients);
+
+    /// <summary>
+    /// The mean cross-entropy of a chunk of streams over their real steps, without gradients or dropout (evaluation);
+    /// advances <paramref name="state"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A length, shape, token, target or stream length is out of range; nothing has been written.</exception>
+    public float Loss(SequenceInput input, ReadOnlySpan<int> targets, RecurrentState state, SequenceModelWorkspace workspace)
     {
-        ValidateTrainingArguments(targets, steps, state, workspace, gradients);
-        Span<float> hidden = workspace.Hidden(steps, state.BatchSize);
-        Recurrent.Forward(input, steps, state, workspace.Recurrent, hidden);
-        return HeadForwardBackward(targets, steps, state.BatchSize, workspace, gradients);
+        ValidateEvaluationArguments(input, targets, state, workspace);
+        Span<float> hidden = workspace.Hidden(input.Steps, state.BatchSize);
+        Recurrent.Forward(input, state, workspace.Recurrent, hidden);
+        int rows = GatherTargets(targets, input.BatchFirst, workspace);
+        Span<float> logits = workspace.Logits.AsSpan(0, rows * OutputSize);
+        Head.Forward(RealRows(hidden, input.BatchFirst, workspace), rows, logits);
+        return SoftmaxCrossEntropy.Forward(logits, rows, OutputSize, workspace.Targets.AsSpan(0, rows), logits);
     }
 
-    /// <summary>The mean cross-entropy of a chunk of token streams without computing gradients (evaluation); advances <paramref name="state"/>.</summary>
-    public float Loss(ReadOnlySpan<int> tokens, ReadOnlySpan<int> targets, int steps, RecurrentState state, SequenceModelWorkspace workspace)
-    {
-        ValidateEvaluationArguments(targets, steps, state, workspace);
-        Span<float> hidden = workspace.Hidden(steps, state.BatchSize);
-        Recurrent.Forward(tokens, steps, state, workspace.Recurrent, hidden);
-        return HeadLoss(targets, steps, state.BatchSize, workspace);
-    }
+    /// <summary>As <see cref="Loss(SequenceInput, ReadOnlySpan{int}, RecurrentState, SequenceModelWorkspace)"/> over token streams [T, B].</summary>
+    public float Loss(ReadOnlySpan<int> tokens, ReadOnlySpan<int> targets, int steps, RecurrentState state, SequenceModelWorkspace workspace) =>
+        Loss(SequenceInput.FromTokens(tokens, steps), targets, state, workspace);
 
-    /// <summary>As the token overload, with dense inputs [T, B, I].</summary>
-    public float Loss(ReadOnlySpan<float> input, ReadOnlySpan<int> targets, int steps, RecurrentState state, SequenceModelWorkspace workspace)
-    {
-        ValidateEvaluationArguments(targets, steps, state, workspace);
-        Span<float> hidden = workspace.Hidden(steps, state.BatchSize);
-        Recurrent.Forward(input, steps, state, workspace.Recurrent, hidden);
-        return HeadLoss(targets, steps, state.BatchSize, workspace);
-    }
+    /// <summary>As <see cref="Loss(SequenceInput, ReadOnlySpan{int}, RecurrentState, SequenceModelWorkspace)"/> over dense inputs [T, B, I].</summary>
+    public float Loss(ReadOnlySpan<float> input, ReadOnlySpan<int> targets, int steps, RecurrentState state, SequenceModelWorkspace workspace) =>
+        Loss(SequenceInput.Dense(input, steps), targets, state, workspace);
 
     /// <summary>
     /// Streams one token per stream through the model and writes the logits of the next class, [B, V] — the path a sampler
-    /// runs once per generated character. Allocation-free.
+    /// runs once per generated character. Allocation-free. A bidirectional model cannot step.
     /// </summary>
     public void Step(ReadOnlySpan<int> tokens, RecurrentState state, SequenceModelWorkspace workspace, Span<float> logits)
     {
@@ -148,48 +175,67 @@ public sealed class SequenceModel
         Head.Forward(hidden, state.BatchSize, logits);
     }
 
-    private float HeadForwardBackward(ReadOnlySpan<int> targets, int steps, int batch, SequenceModelWorkspace workspace, SequenceModelGradients gradients)
+    // The targets of the real steps, in the pass's compact row order; returns their count.
+    private static int GatherTargets(ReadOnlySpan<int> targets, bool batchFirst, SequenceModelWorkspace workspace)
     {
-        int rows = steps * batch;
-        Span<float> hidden = workspace.Hidden(steps, batch);
-        Span<float> logits = workspace.Logits.AsSpan(0, rows * OutputSize);
-        Head.Forward(hidden, rows, logits);
-        // The fused loss writes p − onehot(target) (over N) in place of the logits.
-        float loss = SoftmaxCrossEntropy.Forward(logits, rows, OutputSize, targets, logits);
-        Span<float> dHidden = workspace.DHidden.AsSpan(0, rows * Options.HiddenSize);
-        Head.Backward(hidden, logits, rows, gradients.Head, dHidden);
-        Recurrent.Backward(dHidden, workspace.Recurrent, gradients.Recurrent);
-        return loss;
+        SequenceLayout layout = workspace.Recurrent.Layout;
+        Span<int> rows = workspace.Targets.AsSpan(0, layout.Rows);
+        for (int t = 0; t < layout.Steps; t++)
+        {
+            int at = layout.RowStart[t];
+            for (int s = 0; s < layout.Active[t]; s++)
+            {
+                int b = layout.Order[s];
+                rows[at + s] = targets[batchFirst ? b * layout.Steps + t : t * layout.Batch + b];
+            }
+        }
+        return layout.Rows;
     }
 
-    private float HeadLoss(ReadOnlySpan<int> targets, int steps, int batch, SequenceModelWorkspace workspace)
+    // The recurrent outputs of the real steps, in the same compact row order as GatherTargets (no copy when every stream
+    // runs all steps, time-major).
+    private ReadOnlySpan<float> RealRows(Span<float> hidden, bool batchFirst, SequenceModelWorkspace workspace)
     {
-        int rows = steps * batch;
-        Span<float> logits = workspace.Logits.AsSpan(0, rows * OutputSize);
-        Head.Forward(workspace.Hidden(steps, batch), rows, logits);
-        return SoftmaxCrossEntropy.Forward(logits, rows, OutputSize, targets, logits);
+        SequenceLayout layout = workspace.Recurrent.Layout;
+        if (layout.Uniform && !batchFirst)
+            return hidden;
+        int width = Options.OutputSize;
+        Span<float> rows = workspace.HiddenRows.AsSpan(0, layout.Rows * width);
+        RecurrentLayer.GatherRows(layout, hidden, width, batchFirst, rows);
+        return rows;
     }
 
-    private void ValidateTrainingArguments(ReadOnlySpan<int> targets, int steps, RecurrentState state, SequenceModelWorkspace workspace, SequenceModelGradients gradients)
+    /// <summary>
+    /// A frozen copy of the model for inference: the recurrent layers packed (<see cref="PackedRecurrentLayer"/>) and the
+    /// head, sharing this model's head weights. Call <see cref="PackedSequenceModel.Refresh"/> after the weights change.
+    /// </summary>
+    public PackedSequenceModel Pack() => new(this);
+
+    private void ValidateTrainingArguments(SequenceModelGradients gradients)
     {
         ArgumentNullException.ThrowIfNull(gradients);
         if (gradients.Model != this)
             throw new ArgumentException("The gradients were created by another model.", nameof(gradients));
-        ValidateEvaluationArguments(targets, steps, state, workspace);
     }
 
-    private void ValidateEvaluationArguments(ReadOnlySpan<int> targets, int steps, RecurrentState state, SequenceModelWorkspace workspace)
+    private void ValidateEvaluationArguments(SequenceInput input, ReadOnlySpan<int> targets, RecurrentState state, SequenceModelWorkspace workspace)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(workspace);
         ValidateWorkspace(workspace);
-        if (steps < 1 || steps > workspace.Recurrent.MaxSteps)
-            throw new ArgumentOutOfRangeException(nameof(steps), steps, $"Expected 1 to {workspace.Recurrent.MaxSteps} steps (the workspace's maximum).");
-        Guard.Length(targets.Length, steps * state.BatchSize, nameof(targets));
-        for (int i = 0; i < targets.Length; i++)
+        RecurrentLayer.ValidateSequence(Options, input, state, workspace.Recurrent, input.Steps * state.BatchSize * Options.OutputSize);
+        int steps = input.Steps, batch = state.BatchSize;
+        Guard.Length(targets.Length, steps * batch, nameof(targets));
+        ReadOnlySpan<int> lengths = input.Lengths;
+        for (int b = 0; b < batch; b++)
         {
-            if ((uint)targets[i] >= (uint)OutputSize)
-                throw new ArgumentOutOfRangeException(nameof(targets), targets[i], $"Target at index {i} is {targets[i]}; expected a value in [0, {OutputSize}).");
+            int length = lengths.IsEmpty ? steps : lengths[b];
+            for (int t = 0; t < length; t++)
+            {
+                int i = input.BatchFirst ? b * steps + t : t * batch + b;
+                if ((uint)targets[i] >= (uint)OutputSize)
+                    throw new ArgumentOutOfRangeException(nameof(targets), targets[i], $"Target at index {i} is {targets[i]}; expected a value in [0, {OutputSize}).");
+            }
         }
     }
 
@@ -199,6 +245,8 @@ public sealed class SequenceModel
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(workspace);
         ValidateWorkspace(workspace);
+        if (state.BatchSize > workspace.Recurrent.MaxBatch)
+            throw new ArgumentException($"The state has batch size {state.BatchSize} but the workspace holds at most {workspace.Recurrent.MaxBatch}.", nameof(workspace));
         Guard.Length(logits.Length, state.BatchSize * OutputSize, nameof(logits));
         return workspace.Hidden(1, state.BatchSize);
     }
@@ -220,9 +268,12 @@ public sealed class SequenceModelWorkspace
         Model = model;
         Recurrent = model.Recurrent.CreateWorkspace(maxSteps, maxBatch, pool);
         long rows = (long)maxSteps * maxBatch;
-        _hidden = new float[checked((int)(rows * model.Options.HiddenSize))];
+        _hidden = new float[Checked(rows * model.Options.OutputSize)];
         DHidden = new float[_hidden.Length];
-        Logits = new float[checked((int)(rows * model.OutputSize))];
+        DPadded = new float[_hidden.Length];
+        HiddenRows = new float[_hidden.Length];
+        Targets = new int[rows];
+        Logits = new float[Checked(rows * model.OutputSize)];
     }
 
     /// <summary>The model this workspace serves.</summary>
@@ -231,10 +282,16 @@ public sealed class SequenceModelWorkspace
     /// <summary>The recurrent layers' workspace.</summary>
     public RecurrentWorkspace Recurrent { get; }
 
-    internal float[] DHidden { get; }   // [T, B, H]
-    internal float[] Logits { get; }    // [T·B, V]; also the logits' gradient after the loss
+    internal float[] DHidden { get; }     // [R, D·H']: dL/d(recurrent output) of the real steps
+    internal float[] DPadded { get; }     // [T, B, D·H']: the same in the layers' padded layout
+    internal float[] HiddenRows { get; }  // [R, D·H']: the recurrent outputs of the real steps
+    internal int[] Targets { get; }       // [R]: their targets
+    internal float[] Logits { get; }      // [R, V]; also the logits' gradient after the loss
 
-    internal Span<float> Hidden(int steps, int batch) => _hidden.AsSpan(0, steps * batch * Model.Options.HiddenSize); // [T, B, H]
+    internal Span<float> Hidden(int steps, int batch) => _hidden.AsSpan(0, steps * batch * Model.Options.OutputSize); // [T, B, D·H']
+
+    private static int Checked(long length) =>
+        length <= Array.MaxLength ? (int)length : throw new ArgumentOutOfRangeException("maxSteps", "The workspace would not fit in one array; use fewer steps or a smaller batch.");
 }
 
 /// <summary>Gradients of a <see cref="SequenceModel"/>: one buffer with the model's layout, with the same views as the model.</summary>
@@ -245,7 +302,7 @@ public sealed class SequenceModelGradients
         Model = model;
         Buffer = buffer;
         Recurrent = new RecurrentParameters(model.Options, buffer);
-        Head = new Linear(model.Options.HiddenSize, model.OutputSize, buffer, SequenceModel.HeadPrefix);
+        Head = new Linear(model.Options.OutputSize, model.OutputSize, buffer, SequenceModel.HeadPrefix);
     }
 
     /// <summary>The model these gradients belong to.</summary>
