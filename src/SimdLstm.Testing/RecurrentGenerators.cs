@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using FsCheck;
 using FsCheck.Fluent;
 
@@ -65,6 +66,73 @@ public static class RecurrentGenerators
                select new RecurrentShape(inputSize, hiddenSize, steps, batchSize, layers, hasBias, activation);
     }
 
+    /// <summary>
+    /// Shapes of every feature the reference models, with the default maxima of <see cref="Shapes()"/>: see
+    /// <see cref="SequenceShapes(int, int, int, int)"/>.
+    /// </summary>
+    /// <returns>The generator.</returns>
+    public static Gen<RecurrentShape> SequenceShapes() => SequenceShapes(DefaultMaxSize, DefaultMaxSteps, DefaultMaxBatchSize, DefaultMaxLayers);
+
+    /// <summary>
+    /// Shapes as <see cref="Shapes(int, int, int, int)"/> that also draw, each uniformly: the direction (uni or bi), the
+    /// lengths (<see cref="Lengths"/>: none, all equal, one long and the rest short, some of length 1, or random
+    /// 1..T), the LSTM's projection size (0, or 1..H − 1 when H &gt; 1: half the shapes each), and, with more than one
+    /// layer, the dropout probability (0, 0.25 or 0.5) with a random mask seed.
+    /// </summary>
+    /// <param name="maxSize">Largest input and hidden size (≥ 1).</param>
+    /// <param name="maxSteps">Largest number of steps (≥ 1).</param>
+    /// <param name="maxBatchSize">Largest batch size (≥ 1).</param>
+    /// <param name="maxLayers">Largest number of layers (≥ 1).</param>
+    /// <returns>The generator.</returns>
+    public static Gen<RecurrentShape> SequenceShapes(int maxSize, int maxSteps, int maxBatchSize, int maxLayers) =>
+        from shape in Shapes(maxSize, maxSteps, maxBatchSize, maxLayers)
+        from bidirectional in Gen.Elements(false, true)
+        from projection in shape.HiddenSize > 1 ? Gen.OneOf(Gen.Constant(0), Gen.Choose(1, shape.HiddenSize - 1)) : Gen.Constant(0)
+        from lengths in Lengths(shape.Steps, shape.BatchSize)
+        from dropout in shape.Layers > 1 ? Gen.Elements(0.0, 0.25, 0.5) : Gen.Constant(0.0)
+        from maskSeed in Seeds()
+        select shape with
+        {
+            Bidirectional = bidirectional,
+            ProjectionSize = projection,
+            Lengths = lengths,
+            DropoutProbability = dropout,
+            MaskSeed = dropout > 0 ? maskSeed : 0,
+        };
+
+    /// <summary>
+    /// Per-stream lengths for a [T, B] batch, in one of five patterns, uniformly: null (every stream runs T
+    /// steps); all equal to one k in 1..T; one stream (at a random position) of length T and the rest in 1..max(1, T − 1);
+    /// at least one stream of length 1 and the rest in 1..T; or each uniform in 1..T.
+    /// </summary>
+    /// <param name="steps">T (≥ 1).</param>
+    /// <param name="batchSize">B (≥ 1).</param>
+    /// <returns>The generator; the arrays are in stream order, not sorted.</returns>
+    public static Gen<int[]?> Lengths(int steps, int batchSize)
+    {
+        RequirePositive(steps, nameof(steps));
+        RequirePositive(batchSize, nameof(batchSize));
+        Gen<int[]> random = Gen.ArrayOf(Gen.Choose(1, steps), batchSize);
+        Gen<int[]> allEqual = Gen.Choose(1, steps).Select(k => Filled(batchSize, k));
+        Gen<int[]> oneLong = from rest in Gen.ArrayOf(Gen.Choose(1, Math.Max(1, steps - 1)), batchSize)
+                             from at in Gen.Choose(0, batchSize - 1)
+                             select With(rest, at, steps);
+        Gen<int[]> someOne = from rest in random
+                             from ones in Gen.ArrayOf(Gen.Elements(false, true), batchSize)
+                             from at in Gen.Choose(0, batchSize - 1)
+                             select With(rest.Select((n, b) => ones[b] ? 1 : n).ToArray(), at, 1);
+        return Gen.OneOf(
+            Gen.Constant<int[]?>(null),
+            allEqual.Select(a => (int[]?)a),
+            oneLong.Select(a => (int[]?)a),
+            someOne.Select(a => (int[]?)a),
+            random.Select(a => (int[]?)a));
+    }
+
+    /// <summary>Cases over <see cref="SequenceShapes()"/>: every feature drawn, with a uniformly random 64-bit data seed.</summary>
+    /// <returns>The generator.</returns>
+    public static Gen<RecurrentCase> SequenceCases() => Cases(SequenceShapes());
+
     /// <summary>Cases: a shape from <see cref="Shapes()"/> and a uniformly random 64-bit data seed.</summary>
     /// <returns>The generator.</returns>
     public static Gen<RecurrentCase> Cases() => Cases(Shapes());
@@ -75,15 +143,17 @@ public static class RecurrentGenerators
     public static Gen<RecurrentCase> Cases(Gen<RecurrentShape> shapes)
     {
         ArgumentNullException.ThrowIfNull(shapes);
-        // Gen.Choose is inclusive and int-valued: three draws of 22 bits cover 64 bits.
-        Gen<ulong> seeds = from a in Gen.Choose(0, (1 << 22) - 1)
-                           from b in Gen.Choose(0, (1 << 22) - 1)
-                           from c in Gen.Choose(0, (1 << 22) - 1)
-                           select ((ulong)a << 42) ^ ((ulong)b << 20) ^ (ulong)c;
         return from shape in shapes
-               from seed in seeds
+               from seed in Seeds()
                select new RecurrentCase(shape, seed);
     }
+
+    // Uniform 64-bit seeds. Gen.Choose is inclusive and int-valued: three draws of 22 bits cover 64 bits.
+    private static Gen<ulong> Seeds() =>
+        from a in Gen.Choose(0, (1 << 22) - 1)
+        from b in Gen.Choose(0, (1 << 22) - 1)
+        from c in Gen.Choose(0, (1 << 22) - 1)
+        select ((ulong)a << 42) ^ ((ulong)b << 20) ^ (ulong)c;
 
     /// <summary>Arrays of <paramref name="length"/> doubles uniform in [<paramref name="min"/>, <paramref name="max"/>] on a grid of 2^30 steps.</summary>
     /// <param name="length">Number of elements.</param>
@@ -113,7 +183,10 @@ public static class RecurrentGenerators
 
     /// <summary>
     /// Smaller shapes to try when a property fails: each size halved or reduced by one (never below 1), the bias
-    /// removed, and ReLU replaced by tanh — one change at a time, so FsCheck converges on a minimal failing shape.
+    /// removed, ReLU replaced by tanh, and (for <see cref="SequenceShapes()"/>) the lengths, the reverse direction, the
+    /// projection and the dropout each removed — one change at a time, so FsCheck converges on a minimal failing shape.
+    /// Every proposal stays consistent: fewer steps clamp the lengths, fewer streams drop theirs, a smaller H clamps the
+    /// projection below it.
     /// </summary>
     /// <param name="shape">The failing shape.</param>
     /// <returns>Strictly simpler shapes.</returns>
@@ -121,12 +194,35 @@ public static class RecurrentGenerators
     {
         ArgumentNullException.ThrowIfNull(shape);
         foreach (int size in Smaller(shape.InputSize)) yield return shape with { InputSize = size };
-        foreach (int size in Smaller(shape.HiddenSize)) yield return shape with { HiddenSize = size };
-        foreach (int size in Smaller(shape.Steps)) yield return shape with { Steps = size };
-        foreach (int size in Smaller(shape.BatchSize)) yield return shape with { BatchSize = size };
-        foreach (int size in Smaller(shape.Layers)) yield return shape with { Layers = size };
+        foreach (int size in Smaller(shape.HiddenSize))
+            yield return shape with { HiddenSize = size, ProjectionSize = Math.Min(shape.ProjectionSize, size - 1) };
+        foreach (int size in Smaller(shape.Steps))
+            yield return shape with { Steps = size, Lengths = shape.Lengths?.Select(n => Math.Min(n, size)).ToArray() };
+        foreach (int size in Smaller(shape.BatchSize))
+            yield return shape with { BatchSize = size, Lengths = shape.Lengths?[..size] };
+        foreach (int size in Smaller(shape.Layers))
+            yield return shape with { Layers = size, DropoutProbability = size > 1 ? shape.DropoutProbability : 0, MaskSeed = size > 1 ? shape.MaskSeed : 0 };
         if (shape.HasBias) yield return shape with { HasBias = false };
         if (shape.Activation != RnnActivation.Tanh) yield return shape with { Activation = RnnActivation.Tanh };
+        if (shape.Lengths is not null) yield return shape with { Lengths = null };
+        if (shape.Bidirectional) yield return shape with { Bidirectional = false };
+        if (shape.ProjectionSize > 0) yield return shape with { ProjectionSize = 0 };
+        if (shape.DropoutProbability > 0) yield return shape with { DropoutProbability = 0, MaskSeed = 0 };
+    }
+
+    private static int[] Filled(int length, int value)
+    {
+        var array = new int[length];
+        Array.Fill(array, value);
+        return array;
+    }
+
+    // A copy of array with one element replaced (generated values are never changed in place).
+    private static int[] With(int[] array, int index, int value)
+    {
+        int[] copy = (int[])array.Clone();
+        copy[index] = value;
+        return copy;
     }
 
     private static IEnumerable<int> Smaller(int size)
@@ -157,9 +253,26 @@ public static class RecurrentArbitraries
     /// <returns>The arbitrary.</returns>
     public static Arbitrary<RecurrentCase> Case() => Arb.From(RecurrentGenerators.Cases(), ShrinkCase);
 
-    private static IEnumerable<RecurrentCase> ShrinkCase(RecurrentCase testCase)
+    internal static IEnumerable<RecurrentCase> ShrinkCase(RecurrentCase testCase)
     {
         foreach (RecurrentShape shape in RecurrentGenerators.Shrink(testCase.Shape))
             yield return testCase with { Shape = shape };
     }
+}
+
+/// <summary>
+/// FsCheck Arbitrary provider of <see cref="RecurrentGenerators.SequenceShapes()"/>: register with
+/// <c>[Property(Arbitrary = new[] { typeof(SequenceArbitraries) })]</c> and <see cref="RecurrentShape"/> and
+/// <see cref="RecurrentCase"/> parameters draw directions, lengths, projection and dropout too, shrinking as
+/// <see cref="RecurrentGenerators.Shrink"/> (a case keeps its seed while shrinking).
+/// </summary>
+public static class SequenceArbitraries
+{
+    /// <summary>Shapes from <see cref="RecurrentGenerators.SequenceShapes()"/>, shrunk by <see cref="RecurrentGenerators.Shrink"/>.</summary>
+    /// <returns>The arbitrary.</returns>
+    public static Arbitrary<RecurrentShape> Shape() => Arb.From(RecurrentGenerators.SequenceShapes(), RecurrentGenerators.Shrink);
+
+    /// <summary>Cases from <see cref="RecurrentGenerators.SequenceCases()"/>, shrunk by shrinking the shape.</summary>
+    /// <returns>The arbitrary.</returns>
+    public static Arbitrary<RecurrentCase> Case() => Arb.From(RecurrentGenerators.SequenceCases(), RecurrentArbitraries.ShrinkCase);
 }

@@ -36,7 +36,10 @@ public enum ReferenceFault
     /// </summary>
     SigmoidDerivativeOfPreActivation = 1 << 4,
 
-    /// <summary>Backward (every cell): the bias gradients are overwritten at every step instead of accumulated over time (only t = 0 survives).</summary>
+    /// <summary>
+    /// Backward (every cell): the bias gradients are overwritten at every step instead of accumulated over time (only the
+    /// step backward visits last survives: t = 0 of a forward direction, t = T − 1 of a reverse one).
+    /// </summary>
     BiasGradientOverwrittenPerStep = 1 << 5,
 
     /// <summary>Forward (every cell): an absent initial state h0 (and the LSTM's c0) is taken as all ones instead of all zeros.</summary>

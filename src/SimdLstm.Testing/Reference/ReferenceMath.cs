@@ -16,14 +16,14 @@ internal static class ReferenceMath
     }
 
     /// <summary>
-    /// The initial state [L, B, H]: a copy of <paramref name="given"/>, or zeros when absent (PyTorch's default) —
-    /// ones under <see cref="ReferenceFault.InitialStateOnes"/>.
+    /// The initial state (<paramref name="shape"/>, e.g. [L·D, B, H']): a copy of <paramref name="given"/>, or zeros when
+    /// absent (PyTorch's default) — ones under <see cref="ReferenceFault.InitialStateOnes"/>.
     /// </summary>
-    public static double[] InitialState(double[]? given, int length, string name, ReferenceFault faults)
+    public static double[] InitialState(double[]? given, int length, string shape, string name, ReferenceFault faults)
     {
         if (given is not null)
         {
-            CheckLength(given, length, "[L, B, H]", name);
+            CheckLength(given, length, shape, name);
             return (double[])given.Clone();
         }
         var state = new double[length];

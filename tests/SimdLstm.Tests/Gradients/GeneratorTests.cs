@@ -30,6 +30,93 @@ public class GeneratorTests
     }
 
     [Fact]
+    public void Shapes_KeepTheOriginalFeatures()
+    {
+        // The original generator draws none of the sequence features: unidirectional, unprojected, full length, no dropout.
+        Assert.All(Gen.Sample(RecurrentGenerators.Shapes(), 500), s => Assert.True(
+            !s.Bidirectional && s.ProjectionSize == 0 && s.Lengths is null && s.DropoutProbability == 0 && s.DropoutMasks(CellKind.Lstm) is null));
+    }
+
+    [Fact]
+    public void SequenceShapes_StayConsistent_AndDrawEveryFeature()
+    {
+        RecurrentShape[] shapes = Gen.Sample(RecurrentGenerators.SequenceShapes(), 3000);
+        Assert.True(shapes.Length >= 1000);
+        Assert.All(shapes, s =>
+        {
+            Assert.InRange(s.ProjectionSize, 0, s.HiddenSize - 1);
+            if (s.Lengths is not null)
+            {
+                Assert.Equal(s.BatchSize, s.Lengths.Length);
+                Assert.All(s.Lengths, n => Assert.InRange(n, 1, s.Steps));
+            }
+            Assert.Contains(s.DropoutProbability, new[] { 0, 0.25, 0.5 });
+            if (s.Layers == 1) Assert.Equal(0, s.DropoutProbability);
+            _ = s.CreateWeights(CellKind.Lstm); // a valid LSTM (P < H) ...
+            _ = s.CreateWeights(CellKind.Gru);  // ... and the GRU runs the shape without the projection
+        });
+        Assert.Contains(shapes, s => s.Bidirectional);
+        Assert.Contains(shapes, s => !s.Bidirectional);
+        Assert.Contains(shapes, s => s.ProjectionSize == 0);
+        Assert.Contains(shapes, s => s.ProjectionSize > 0 && s.ProjectionSize == s.HiddenSize - 1);
+        Assert.Contains(shapes, s => s.DropoutProbability == 0.25);
+        Assert.Contains(shapes, s => s.DropoutProbability == 0.5);
+        Assert.Contains(shapes, s => s.Lengths is null);
+        // The five patterns of lengths, each seen on a batch where it means something.
+        RecurrentShape[] batched = shapes.Where(s => s.BatchSize >= 3 && s.Steps >= 3 && s.Lengths is not null).ToArray();
+        Assert.Contains(batched, s => s.Lengths!.Distinct().Count() == 1 && s.Lengths![0] < s.Steps);                        // all equal, short
+        Assert.Contains(batched, s => s.Lengths!.Count(n => n == s.Steps) == 1 && s.Lengths!.Max(n => n == s.Steps ? 0 : n) < s.Steps); // one long
+        Assert.Contains(batched, s => s.Lengths!.Contains(1) && s.Lengths!.Any(n => n > 1));                                  // some of length 1
+        Assert.Contains(batched, s => s.Lengths!.Distinct().Count() == s.BatchSize && s.Lengths![0] > s.Lengths![^1]);        // unsorted
+    }
+
+    [Fact]
+    public void DropoutMasks_AreFixedScaledAndShapedPerCell()
+    {
+        var shape = new RecurrentShape(3, 6, 5, 4, 3, true, RnnActivation.Tanh) { Bidirectional = true, ProjectionSize = 2, DropoutProbability = 0.25, MaskSeed = 9 };
+        double[][] lstm = shape.DropoutMasks(CellKind.Lstm)!, gru = shape.DropoutMasks(CellKind.Gru)!;
+        Assert.Equal(2, lstm.Length);                             // L − 1 masks
+        Assert.All(lstm, m => Assert.Equal(5 * 4 * 2 * 2, m.Length)); // T·B·D·P for the projected LSTM
+        Assert.All(gru, m => Assert.Equal(5 * 4 * 2 * 6, m.Length));  // T·B·D·H for the GRU
+        Assert.All(lstm.Concat(gru).SelectMany(m => m), v => Assert.Contains(v, new[] { 0, 4.0 / 3 }));
+        Assert.Equal(lstm, shape.DropoutMasks(CellKind.Lstm));     // the same masks on every call
+        double kept = gru.SelectMany(m => m).Count(v => v != 0) / (double)(2 * 240);
+        Assert.InRange(kept, 0.75 - 0.06, 0.75 + 0.06);            // 480 draws: standard error √(0.75 · 0.25 / 480) ≈ 0.02
+        Assert.Null((shape with { DropoutProbability = 0 }).DropoutMasks(CellKind.Lstm));
+        Assert.Null((shape with { Layers = 1 }).DropoutMasks(CellKind.Lstm));
+    }
+
+    [Fact]
+    public void Shrink_KeepsSequenceShapesConsistent()
+    {
+        var shape = new RecurrentShape(4, 5, 6, 3, 2, true, RnnActivation.Tanh)
+        {
+            Bidirectional = true, ProjectionSize = 4, Lengths = [6, 2, 5], DropoutProbability = 0.5, MaskSeed = 3,
+        };
+        RecurrentShape[] smaller = RecurrentGenerators.Shrink(shape).ToArray();
+        Assert.All(smaller, s =>
+        {
+            Assert.NotEqual(shape, s);
+            Assert.InRange(s.ProjectionSize, 0, s.HiddenSize - 1);
+            if (s.Lengths is not null)
+            {
+                Assert.Equal(s.BatchSize, s.Lengths.Length);
+                Assert.All(s.Lengths, n => Assert.InRange(n, 1, s.Steps));
+            }
+            if (s.Layers == 1) Assert.Equal(0, s.DropoutProbability);
+        });
+        Assert.Contains(smaller, s => s.Lengths is null);
+        Assert.Contains(smaller, s => !s.Bidirectional);
+        Assert.Contains(smaller, s => s.ProjectionSize == 0);
+        Assert.Contains(smaller, s => s.DropoutProbability == 0);
+        // Equality and printing see the lengths' elements, so a replayed case reads back the same.
+        Assert.Equal(shape, shape with { Lengths = [6, 2, 5] });
+        Assert.NotEqual(shape, shape with { Lengths = [6, 2, 4] });
+        Assert.Equal(shape.GetHashCode(), (shape with { Lengths = [6, 2, 5] }).GetHashCode());
+        Assert.Contains("Lengths = [6, 2, 5]", shape.ToString(), System.StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Shrink_OnlyProposesSimplerShapes()
     {
         var shape = new RecurrentShape(9, 4, 3, 2, 3, true, RnnActivation.Relu);
