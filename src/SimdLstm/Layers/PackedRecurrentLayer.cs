@@ -12,7 +12,9 @@ namespace SimdLstm;
 /// matrix in panels of 64 gate rows whose columns are contiguous, so a step streams them once, sequentially, through a
 /// register-blocked kernel with no horizontal reductions, and runs the cell's pointwise step on each block's units as
 /// soon as their gates are complete. A sequence pass also keeps <c>weight_ih</c> in the packed form of the matrix product,
-/// so the input projection of all steps is one product (the copy therefore holds W_ih twice).</para>
+/// so the input projection of all steps is one product (the copy therefore holds W_ih twice). A sequence pass over a batch
+/// of streams runs its recurrence as one matrix product per step over the streams still running (W_hh is held a third
+/// way for it), so the weights are read once per step for all of them; a single stream steps through the panels.</para>
 /// <para><b>Two or more cores.</b> With a workspace made with a <see cref="ComputePool"/>
 /// (<see cref="CreateWorkspace(int, int, ComputePool)"/>), each step's blocks are shared among the pool's threads, so each
 /// core streams its share of the weights (from its own L2 cache when the share fits) and the results are bitwise those of
@@ -43,6 +45,7 @@ public sealed class PackedRecurrentLayer
     private readonly float[][] _bias;      // bias_ih + bias_hh [G·H] (bias_ih alone where the cell keeps its recurrent projection apart; zeros without bias)
     private readonly float[][] _biasHh;    // bias_hh [G·H] where the cell keeps its recurrent projection apart (zeros without bias), else empty
     private readonly float[][] _weightHr;  // weight_hr [P, H] as stored (projected LSTMs), else empty
+    private readonly float[][] _gemmHh;    // weight_hh packed for Kernels.GemmPackedB (op(B) = W_hhᵀ): a batch's per-step product
 
     /// <summary>Packs a copy of <paramref name="weights"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A packed matrix would not fit in one array.</exception>
@@ -57,6 +60,7 @@ public sealed class PackedRecurrentLayer
         _bias = new float[units][];
         _biasHh = new float[units][];
         _weightHr = new float[units][];
+        _gemmHh = new float[units][];
         for (int u = 0; u < units; u++)
         {
             int inputSize = Options.LayerInputSize(u / Options.NumDirections);
@@ -66,6 +70,7 @@ public sealed class PackedRecurrentLayer
             _bias[u] = new float[g];
             _biasHh[u] = Options.Recurrence.SeparateRecurrent ? new float[g] : [];
             _weightHr[u] = Options.ProjectionSize > 0 ? new float[Options.ProjectionSize * h] : [];
+            _gemmHh[u] = new float[CellMath.RecurrentPackedLength(hs, g)];
         }
         Refresh(weights);
     }
@@ -92,6 +97,7 @@ public sealed class PackedRecurrentLayer
             Kernels.PackGatePanels(weights.WeightHh(l, d), gates, h, hs, _panelHh[u]);
             Kernels.PackGemmB(Transpose.Transposed, inputSize, g, weights.WeightIh(l, d), inputSize, _gemmIh[u]);
             weights.WeightHr(l, d).CopyTo(_weightHr[u]);
+            CellMath.PackRecurrentForward(weights.WeightHh(l, d), hs, g, _gemmHh[u]);
             Span<float> bias = _bias[u];
             if (!Options.Bias)
             {
@@ -256,24 +262,88 @@ public sealed class PackedRecurrentLayer
                     projection.Clear();
                 }
 
-                // Stream by stream, each over its own steps in the direction's order, the state holding its running h and c.
-                for (int s = 0; s < batch; s++)
-                {
-                    int b = layout.Order[s], length = layout.Length[s];
-                    int hiddenAt = state.HiddenOffset(u) + b * hs, cellAt = state.CellOffset(u) + b * h;
-                    for (int k = 0; k < length; k++)
-                    {
-                        int t = d == 0 ? k : length - 1 - k;
-                        int row = layout.RowStart[t] + s;
-                        StepStream(workspace, state, u, [], 0, [], 0, hiddenAt, cellAt, row * g);
-                        hiddenArray.AsSpan(hiddenAt, hs).CopyTo(upper.AsSpan(row * width + d * hs, hs));
-                    }
-                }
+                if (batch == 1)
+                    StreamSteps(workspace, state, u, d, upper);
+                else
+                    BatchSteps(workspace, state, u, d, upper);
             }
             (lower, upper) = (upper, lower);
         }
 
         RecurrentLayer.ScatterRows(layout, lower.AsSpan(0, rows * width), width, batchFirst, output);
+    }
+
+    // One stream over its own steps in the direction's order, the state holding its running h and c; each step streams
+    // the unit's weights once through the gate panels (the batch-1 path).
+    private void StreamSteps(RecurrentWorkspace workspace, RecurrentState state, int unit, int direction, float[] output)
+    {
+        SequenceLayout layout = workspace.Layout;
+        int hs = Options.HiddenStateSize, g = Options.GateSize, width = Options.OutputSize, length = layout.Length[0];
+        int hiddenAt = state.HiddenOffset(unit), cellAt = state.CellOffset(unit);
+        float[] hiddenArray = state.HiddenArray;
+        for (int k = 0; k < length; k++)
+        {
+            int t = direction == 0 ? k : length - 1 - k;
+            int row = layout.RowStart[t];
+            StepStream(workspace, state, unit, [], 0, [], 0, hiddenAt, cellAt, row * g);
+            hiddenArray.AsSpan(hiddenAt, hs).CopyTo(output.AsSpan(row * width + direction * hs, hs));
+        }
+    }
+
+    // All streams together, step by step in the direction's order: one matrix product per step reads W_hh once for the
+    // streams still running (the first n_t slots), then the cell's pointwise step on them. The running h and c are kept
+    // in slot order in the workspace; a slot not yet started (reverse direction) holds its initial state, a finished one
+    // its final state.
+    private void BatchSteps(RecurrentWorkspace workspace, RecurrentState state, int unit, int direction, float[] output)
+    {
+        SequenceLayout layout = workspace.Layout;
+        int batch = layout.Batch, steps = layout.Steps, h = Options.HiddenSize, hs = Options.HiddenStateSize, g = Options.GateSize;
+        int width = Options.OutputSize;
+        RecurrentCell recurrence = Options.Recurrence;
+        bool separate = recurrence.SeparateRecurrent, projected = Options.ProjectionSize > 0;
+        Span<float> hidden = workspace.CarryHidden.AsSpan(0, batch * hs);
+        Span<float> cell = recurrence.HasCellState ? workspace.CarryCell.AsSpan(0, batch * h) : Span<float>.Empty;
+        Span<float> raw = projected ? workspace.DRaw.AsSpan(0, batch * h) : Span<float>.Empty;
+        Span<float> h0 = state.HiddenOf(unit / Options.NumDirections, direction), c0 = state.CellOf(unit / Options.NumDirections, direction);
+        for (int s = 0; s < batch; s++)
+        {
+            int b = layout.Order[s];
+            h0.Slice(b * hs, hs).CopyTo(hidden.Slice(s * hs, hs));
+            if (!cell.IsEmpty)
+                c0.Slice(b * h, h).CopyTo(cell.Slice(s * h, h));
+        }
+        ReadOnlySpan<float> packedHh = _gemmHh[unit];
+        Span<float> allGates = workspace.Gates;
+        for (int k = 0; k < steps; k++)
+        {
+            int t = direction == 0 ? k : steps - 1 - k;
+            int n = layout.Active[t], at = layout.RowStart[t];
+            Span<float> gatesT = allGates.Slice(at * g, n * g);
+            Span<float> recurrentT = separate ? workspace.Recurrent.AsSpan(0, n * g) : Span<float>.Empty;
+            Span<float> hT = hidden[..(n * hs)];
+            if (separate)
+                CellMath.FillRecurrentBias(_biasHh[unit], g, n, recurrentT);
+            CellMath.AddRecurrentPacked(packedHh, hs, g, n, hT, separate ? recurrentT : gatesT);
+            Span<float> cT = cell.IsEmpty ? cell : cell[..(n * h)];
+            if (projected)
+            {
+                recurrence.Forward(h, n, gatesT, recurrentT, hT, cT, cT, raw[..(n * h)]);
+                CellMath.Project(_weightHr[unit], h, hs, n, singleRow: false, raw[..(n * h)], hT);
+            }
+            else
+            {
+                recurrence.Forward(h, n, gatesT, recurrentT, hT, cT, cT, hT);
+            }
+            for (int s = 0; s < n; s++)
+                hT.Slice(s * hs, hs).CopyTo(output.AsSpan((at + s) * width + direction * hs, hs));
+        }
+        for (int s = 0; s < batch; s++)
+        {
+            int b = layout.Order[s];
+            hidden.Slice(s * hs, hs).CopyTo(h0.Slice(b * hs, hs));
+            if (!cell.IsEmpty)
+                cell.Slice(s * h, h).CopyTo(c0.Slice(b * h, h));
+        }
     }
 
     // One step of one stream in one unit: workspace.Gates[gatesAt ..] (bias and input projection so far) += A·xa +
