@@ -11,35 +11,46 @@ public sealed class ComputePoolAllocationCollection;
 [Collection(nameof(ComputePoolAllocationCollection))]
 public class ComputePoolAllocationTests
 {
-    public static TheoryData<CellKind, int> EveryCellOnTwoThreadsAndLstmOnThree
+    public static TheoryData<CellKind, int, bool> EveryCellOnTwoThreadsAndLstmOnThree
     {
         get
         {
-            TheoryData<CellKind, int> data = CellCases.Each(2);
-            data.Add(CellKind.Lstm, 3);
+            var data = new TheoryData<CellKind, int, bool>();
+            foreach (CellKind cell in CellCases.All)
+            {
+                data.Add(cell, 2, false);
+                data.Add(cell, 2, true);
+            }
+            data.Add(CellKind.Lstm, 3, false);
             return data;
         }
     }
 
     [Theory]
     [MemberData(nameof(EveryCellOnTwoThreadsAndLstmOnThree))]
-    public void TrainingPass_WithPool_AllocatesNothingAfterWarmUp(CellKind cell, int threads)
+    public void TrainingPass_WithPool_AllocatesNothingAfterWarmUp(CellKind cell, int threads, bool sequenceShapes)
     {
+        // sequenceShapes: bidirectional, projected (LSTM), dropout between the layers, and per-stream lengths.
         const int steps = 6, batch = 32, hiddenSize = 24, inputSize = 10;
-        var layer = new RecurrentLayer(new RecurrentOptions(cell, inputSize, hiddenSize, numLayers: 2), seed: 3);
+        var options = new RecurrentOptions(cell, inputSize, hiddenSize, numLayers: 2, bidirectional: sequenceShapes,
+            projSize: sequenceShapes && cell == CellKind.Lstm ? 7 : 0, dropout: sequenceShapes ? 0.3f : 0f);
+        var layer = new RecurrentLayer(options, seed: 3);
         using var pool = new ComputePool(threads);
         RecurrentWorkspace workspace = layer.CreateWorkspace(steps, batch, pool);
         RecurrentState state = layer.CreateState(batch);
         RecurrentParameters gradients = layer.CreateGradients();
-        float[] input = new float[steps * batch * inputSize], output = new float[steps * batch * hiddenSize];
+        float[] input = new float[steps * batch * inputSize], output = new float[steps * batch * options.OutputSize];
         float[] dOutput = new float[output.Length], dInput = new float[input.Length];
+        int[] lengths = new int[batch];
+        for (int b = 0; b < batch; b++)
+            lengths[b] = sequenceShapes ? 1 + b % steps : steps;
         input.AsSpan().Fill(0.25f);
         dOutput.AsSpan().Fill(0.5f);
 
         void Pass()
         {
             state.Reset();
-            layer.Forward(input, steps, state, workspace, output);
+            layer.Forward(SequenceInput.Dense(input, steps, lengths: lengths), state, workspace, output, training: true);
             layer.Backward(dOutput, workspace, gradients, dInput);
         }
 
