@@ -50,11 +50,11 @@ public sealed record RecurrentOptions
         Recurrence = RecurrentCell.For(cell, activation);
         int directions = bidirectional ? 2 : 1;
         long state = projSize > 0 ? projSize : hiddenSize;
-        // Every weight matrix and every per-row buffer must be addressable with int offsets; the products are formed in
-        // long from int factors, which cannot wrap.
+        // Every weight matrix and every per-row buffer must be addressable with int offsets; the product of the sizes is
+        // formed in 128 bits, which three int factors cannot overflow.
         long widestInput = Math.Max(inputSize, directions * state);
         long gateRows = (long)hiddenSize * Recurrence.GateCount;
-        if (gateRows * Math.Max(widestInput, Math.Max(state, hiddenSize)) > Array.MaxLength)
+        if ((Int128)gateRows * Math.Max(widestInput, Math.Max(state, hiddenSize)) > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(hiddenSize), hiddenSize, "The weight matrices would not fit in one array.");
         Cell = cell;
         InputSize = inputSize;

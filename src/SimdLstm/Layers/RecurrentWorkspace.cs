@@ -51,7 +51,7 @@ public sealed class RecurrentWorkspace
         Dropped = dropout ? new float[Checked((options.NumLayers - 1) * rows * width, name)] : [];
         DropoutMask = dropout ? new float[Dropped.Length] : [];
         Input = new float[Checked(rows * options.InputSize, name)];
-        Tokens = new int[rows];
+        Tokens = new int[Checked(rows, name)];
         DGates = new float[Checked(rows * g, name)];
         DRecurrent = options.Recurrence.SeparateRecurrent ? new float[DGates.Length] : [];
         DUpper = new float[Checked(rows * widest, name)];

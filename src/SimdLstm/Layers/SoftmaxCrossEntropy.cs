@@ -26,7 +26,10 @@ public static class SoftmaxCrossEntropy
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
-        int length = checked(rows * classes);
+        long product = (long)rows * classes;
+        if (product > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(rows), rows, $"{rows} rows of {classes} classes would not fit in one span.");
+        int length = (int)product;
         Guard.Length(logits.Length, length, nameof(logits));
         Guard.Length(targets.Length, rows, nameof(targets));
         Guard.Length(dLogits.Length, length, nameof(dLogits));
