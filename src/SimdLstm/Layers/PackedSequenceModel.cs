@@ -11,6 +11,7 @@ namespace SimdLstm;
 public sealed class PackedSequenceModel
 {
     private readonly ParameterBuffer _headWeights;
+    private readonly ParameterBuffer? _embeddingWeights;
 
     internal PackedSequenceModel(SequenceModel model)
     {
@@ -19,6 +20,11 @@ public sealed class PackedSequenceModel
         int width = model.Options.OutputSize;
         _headWeights = new ParameterBuffer(Linear.Layout(width, model.OutputSize, SequenceModel.HeadPrefix));
         Head = new Linear(width, model.OutputSize, _headWeights, SequenceModel.HeadPrefix);
+        if (model.VocabularySize > 0)
+        {
+            _embeddingWeights = new ParameterBuffer(Embedding.Layout(model.VocabularySize, model.Options.InputSize, SequenceModel.EmbeddingPrefix));
+            Embedding = new Embedding(model.VocabularySize, model.Options.InputSize, _embeddingWeights, SequenceModel.EmbeddingPrefix);
+        }
         CopyHead();
     }
 
@@ -30,6 +36,9 @@ public sealed class PackedSequenceModel
 
     /// <summary>The copy of the head.</summary>
     public Linear Head { get; }
+
+    /// <summary>The copy of the embedding, or null when the model has none.</summary>
+    public Embedding? Embedding { get; }
 
     /// <summary>Retakes the copy from the model's current weights, in place and without allocating; not thread-safe against concurrent steps.</summary>
     public void Refresh()
@@ -49,7 +58,16 @@ public sealed class PackedSequenceModel
     public void Step(ReadOnlySpan<int> tokens, RecurrentState state, PackedSequenceModelWorkspace workspace, Span<float> logits)
     {
         Span<float> hidden = Validate(state, workspace, logits);
-        Recurrent.Step(tokens, state, workspace.Recurrent, hidden);
+        if (Embedding is null)
+        {
+            Recurrent.Step(tokens, state, workspace.Recurrent, hidden);
+        }
+        else
+        {
+            Span<float> embedded = workspace.Embedded.AsSpan(0, state.BatchSize * Model.Options.InputSize);
+            Embedding.Forward(tokens, embedded);
+            Recurrent.Step(embedded, state, workspace.Recurrent, hidden);
+        }
         Head.Forward(hidden, state.BatchSize, logits);
     }
 
@@ -57,6 +75,8 @@ public sealed class PackedSequenceModel
     public void Step(ReadOnlySpan<float> input, RecurrentState state, PackedSequenceModelWorkspace workspace, Span<float> logits)
     {
         Span<float> hidden = Validate(state, workspace, logits);
+        if (Embedding is not null)
+            throw new ArgumentException("The model looks its inputs up in an embedding: step it with tokens.", nameof(input));
         Recurrent.Step(input, state, workspace.Recurrent, hidden);
         Head.Forward(hidden, state.BatchSize, logits);
     }
@@ -77,6 +97,8 @@ public sealed class PackedSequenceModel
     {
         foreach ((string name, _) in Linear.Layout(Model.Options.OutputSize, Model.OutputSize, SequenceModel.HeadPrefix))
             Model.Parameters[name].Span.CopyTo(_headWeights[name].Span);
+        if (_embeddingWeights is not null)
+            Model.Embedding!.Weight.CopyTo(Embedding!.Weight);
     }
 }
 
@@ -88,6 +110,7 @@ public sealed class PackedSequenceModelWorkspace
         Model = model;
         Recurrent = model.Recurrent.CreateWorkspace(1, maxBatch, pool);
         Hidden = new float[(long)maxBatch * model.Model.Options.HiddenStateSize];
+        Embedded = model.Embedding is null ? [] : new float[(long)maxBatch * model.Model.Options.InputSize];
     }
 
     /// <summary>The packed model this workspace serves.</summary>
@@ -97,4 +120,5 @@ public sealed class PackedSequenceModelWorkspace
     public RecurrentWorkspace Recurrent { get; }
 
     internal float[] Hidden { get; }
+    internal float[] Embedded { get; }
 }

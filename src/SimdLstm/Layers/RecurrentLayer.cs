@@ -263,16 +263,8 @@ public sealed partial class RecurrentLayer
     // The argument checks of a sequence pass, shared with PackedRecurrentLayer.
     internal static void ValidateSequence(RecurrentOptions options, SequenceInput input, RecurrentState state, RecurrentWorkspace workspace, int outputLength)
     {
-        ArgumentNullException.ThrowIfNull(state);
-        ArgumentNullException.ThrowIfNull(workspace);
-        ValidateState(options, state);
-        ValidateWorkspace(options, workspace);
-        workspace.Pool?.ThrowIfDisposed();
+        ValidatePass(options, input.Steps, input.Lengths, state, workspace, outputLength);
         int steps = input.Steps, batch = state.BatchSize;
-        if (steps < 1 || steps > workspace.MaxSteps)
-            throw new ArgumentOutOfRangeException("steps", steps, $"Expected 1 to {workspace.MaxSteps} steps (the workspace's maximum).");
-        if (batch > workspace.MaxBatch)
-            throw new ArgumentException($"The state has batch size {batch} but the workspace holds at most {workspace.MaxBatch}.", nameof(workspace));
         if (input.IsTokens)
         {
             Guard.Length(input.Tokens.Length, steps * batch, "tokens");
@@ -282,7 +274,21 @@ public sealed partial class RecurrentLayer
         {
             Guard.Length(input.Values.Length, steps * batch * options.InputSize, nameof(input));
         }
-        ReadOnlySpan<int> lengths = input.Lengths;
+    }
+
+    // The checks of a pass that do not look at its input values: state, workspace, steps, lengths and the output's length.
+    internal static void ValidatePass(RecurrentOptions options, int steps, ReadOnlySpan<int> lengths, RecurrentState state, RecurrentWorkspace workspace, int outputLength)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(workspace);
+        ValidateState(options, state);
+        ValidateWorkspace(options, workspace);
+        workspace.Pool?.ThrowIfDisposed();
+        int batch = state.BatchSize;
+        if (steps < 1 || steps > workspace.MaxSteps)
+            throw new ArgumentOutOfRangeException("steps", steps, $"Expected 1 to {workspace.MaxSteps} steps (the workspace's maximum).");
+        if (batch > workspace.MaxBatch)
+            throw new ArgumentException($"The state has batch size {batch} but the workspace holds at most {workspace.MaxBatch}.", nameof(workspace));
         if (!lengths.IsEmpty)
         {
             if (lengths.Length != batch)

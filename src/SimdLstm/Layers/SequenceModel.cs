@@ -20,28 +20,47 @@ public sealed class SequenceModel
     /// <summary>The name prefix of the head's tensors.</summary>
     public const string HeadPrefix = "fc.";
 
+    /// <summary>The name prefix of the embedding's tensor.</summary>
+    public const string EmbeddingPrefix = "embedding.";
+
     /// <summary>Creates a model with PyTorch's default initialisation drawn from a generator seeded with <paramref name="seed"/>.</summary>
-    public SequenceModel(RecurrentOptions recurrent, int outputSize, int seed)
-        : this(recurrent, outputSize, new ParameterBuffer(Layout(recurrent, outputSize)))
+    /// <param name="recurrent">The recurrent layers; with an embedding, their input size is the embedding's dimension E.</param>
+    /// <param name="outputSize">V, the head's classes.</param>
+    /// <param name="seed">Seeds the initialisation.</param>
+    /// <param name="vocabularySize">With a value above 0, an <c>nn.Embedding</c> of that many tokens (<c>embedding.weight</c>
+    /// [vocabularySize, E]) looks the token inputs up before the recurrent layers; 0 for none (tokens then index
+    /// <c>weight_ih_l0</c>'s columns, a one-hot input).</param>
+    public SequenceModel(RecurrentOptions recurrent, int outputSize, int seed, int vocabularySize = 0)
+        : this(recurrent, outputSize, new ParameterBuffer(Layout(recurrent, outputSize, vocabularySize)), vocabularySize)
     {
         var random = new Random(seed);
+        Embedding?.InitializeNormal(random);
         Recurrent.Weights.InitializeUniform(random);
         Head.InitializeUniform(random);
     }
 
     /// <summary>Creates a model over existing parameters (e.g. loaded from a checkpoint), checking every tensor's name and shape.</summary>
     /// <exception cref="ArgumentException">A tensor is missing or has the wrong shape.</exception>
-    public SequenceModel(RecurrentOptions recurrent, int outputSize, ParameterBuffer parameters)
+    public SequenceModel(RecurrentOptions recurrent, int outputSize, ParameterBuffer parameters, int vocabularySize = 0)
     {
         ArgumentNullException.ThrowIfNull(recurrent);
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentOutOfRangeException.ThrowIfLessThan(outputSize, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(vocabularySize);
         Options = recurrent;
         OutputSize = outputSize;
         Parameters = parameters;
+        VocabularySize = vocabularySize;
+        Embedding = vocabularySize > 0 ? new Embedding(vocabularySize, recurrent.InputSize, parameters, EmbeddingPrefix) : null;
         Recurrent = new RecurrentLayer(new RecurrentParameters(recurrent, parameters));
         Head = new Linear(recurrent.OutputSize, outputSize, parameters, HeadPrefix);
     }
+
+    /// <summary>The embedding's number of tokens, or 0 when the model has none.</summary>
+    public int VocabularySize { get; }
+
+    /// <summary>The embedding before the recurrent layers, or null.</summary>
+    public Embedding? Embedding { get; }
 
     /// <summary>The recurrent network's shape.</summary>
     public RecurrentOptions Options { get; }
@@ -59,9 +78,12 @@ public sealed class SequenceModel
     public Linear Head { get; }
 
     /// <summary>The names and shapes of a model's tensors.</summary>
-    public static IEnumerable<(string Name, int[] Shape)> Layout(RecurrentOptions recurrent, int outputSize)
+    public static IEnumerable<(string Name, int[] Shape)> Layout(RecurrentOptions recurrent, int outputSize, int vocabularySize = 0)
     {
         ArgumentNullException.ThrowIfNull(recurrent);
+        if (vocabularySize > 0)
+            foreach ((string, int[]) tensor in Embedding.Layout(vocabularySize, recurrent.InputSize, EmbeddingPrefix))
+                yield return tensor;
         foreach ((string, int[]) tensor in RecurrentParameters.Layout(recurrent))
             yield return tensor;
         foreach ((string, int[]) tensor in Linear.Layout(recurrent.OutputSize, outputSize, HeadPrefix))
@@ -102,7 +124,7 @@ public sealed class SequenceModel
         ValidateTrainingArguments(gradients);
         ValidateEvaluationArguments(input, targets, state, workspace);
         Span<float> hidden = workspace.Hidden(input.Steps, state.BatchSize);
-        Recurrent.Forward(input, state, workspace.Recurrent, hidden, training: true);
+        Recurrent.Forward(Embed(input, state.BatchSize, workspace), state, workspace.Recurrent, hidden, training: true);
         int rows = GatherTargets(targets, input.BatchFirst, workspace);
         int width = Options.OutputSize;
         ReadOnlySpan<float> headInput = RealRows(hidden, input.BatchFirst, workspace);
@@ -120,7 +142,17 @@ public sealed class SequenceModel
             dHidden = workspace.DPadded.AsSpan(0, input.Steps * state.BatchSize * width);
             RecurrentLayer.ScatterRows(layout, dRows, width, input.BatchFirst, dHidden);
         }
-        Recurrent.Backward(dHidden, workspace.Recurrent, gradients.Recurrent);
+        if (Embedding is null)
+        {
+            Recurrent.Backward(dHidden, workspace.Recurrent, gradients.Recurrent);
+        }
+        else
+        {
+            // dL/d(embedded input), zero past each stream's length, added into the looked-up rows.
+            Span<float> dEmbedded = workspace.DEmbedded.AsSpan(0, input.Steps * state.BatchSize * Options.InputSize);
+            Recurrent.Backward(dHidden, workspace.Recurrent, gradients.Recurrent, dEmbedded);
+            Embedding.Scatter(workspace.EmbeddedTokens.AsSpan(0, input.Steps * state.BatchSize), dEmbedded, gradients.Embedding!.Weight);
+        }
         return loss;
     }
 
@@ -141,7 +173,7 @@ public sealed class SequenceModel
     {
         ValidateEvaluationArguments(input, targets, state, workspace);
         Span<float> hidden = workspace.Hidden(input.Steps, state.BatchSize);
-        Recurrent.Forward(input, state, workspace.Recurrent, hidden);
+        Recurrent.Forward(Embed(input, state.BatchSize, workspace), state, workspace.Recurrent, hidden);
         int rows = GatherTargets(targets, input.BatchFirst, workspace);
         Span<float> logits = workspace.Logits.AsSpan(0, rows * OutputSize);
         Head.Forward(RealRows(hidden, input.BatchFirst, workspace), rows, logits);
@@ -163,16 +195,48 @@ public sealed class SequenceModel
     public void Step(ReadOnlySpan<int> tokens, RecurrentState state, SequenceModelWorkspace workspace, Span<float> logits)
     {
         Span<float> hidden = ValidateStepArguments(state, workspace, logits);
-        Recurrent.Step(tokens, state, workspace.Recurrent, hidden);
+        if (Embedding is null)
+        {
+            Recurrent.Step(tokens, state, workspace.Recurrent, hidden);
+        }
+        else
+        {
+            Span<float> embedded = workspace.Embedded.AsSpan(0, state.BatchSize * Options.InputSize);
+            Embedding.Forward(tokens, embedded);
+            Recurrent.Step(embedded, state, workspace.Recurrent, hidden);
+        }
         Head.Forward(hidden, state.BatchSize, logits);
     }
 
-    /// <summary>As the token overload, with dense inputs [B, I].</summary>
+    /// <summary>As the token overload, with dense inputs [B, I] (a model without an embedding).</summary>
     public void Step(ReadOnlySpan<float> input, RecurrentState state, SequenceModelWorkspace workspace, Span<float> logits)
     {
         Span<float> hidden = ValidateStepArguments(state, workspace, logits);
+        if (Embedding is not null)
+            throw new ArgumentException("The model looks its inputs up in an embedding: step it with tokens.", nameof(input));
         Recurrent.Step(input, state, workspace.Recurrent, hidden);
         Head.Forward(hidden, state.BatchSize, logits);
+    }
+
+    // The recurrent layers' input: the caller's, or its tokens looked up in the embedding (in the input's layout, zero
+    // rows past each stream's length), whose tokens are kept for backward with −1 where no step runs.
+    private SequenceInput Embed(SequenceInput input, int batch, SequenceModelWorkspace workspace)
+    {
+        if (Embedding is null)
+            return input;
+        int steps = input.Steps, rows = steps * batch;
+        Span<int> tokens = workspace.EmbeddedTokens.AsSpan(0, rows);
+        input.Tokens.CopyTo(tokens);
+        ReadOnlySpan<int> lengths = input.Lengths;
+        if (!lengths.IsEmpty)
+        {
+            for (int b = 0; b < batch; b++)
+                for (int t = lengths[b]; t < steps; t++)
+                    tokens[input.BatchFirst ? b * steps + t : t * batch + b] = -1;
+        }
+        Span<float> embedded = workspace.Embedded.AsSpan(0, rows * Options.InputSize);
+        Embedding.Gather(tokens, embedded);
+        return SequenceInput.Dense(embedded, steps, input.BatchFirst, lengths);
     }
 
     // The targets of the real steps, in the pass's compact row order; returns their count.
@@ -223,8 +287,29 @@ public sealed class SequenceModel
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(workspace);
         ValidateWorkspace(workspace);
-        RecurrentLayer.ValidateSequence(Options, input, state, workspace.Recurrent, input.Steps * state.BatchSize * Options.OutputSize);
         int steps = input.Steps, batch = state.BatchSize;
+        if (Embedding is null)
+        {
+            RecurrentLayer.ValidateSequence(Options, input, state, workspace.Recurrent, steps * batch * Options.OutputSize);
+        }
+        else
+        {
+            if (!input.IsTokens)
+                throw new ArgumentException("The model looks its inputs up in an embedding: pass tokens (SequenceInput.FromTokens).", nameof(input));
+            RecurrentLayer.ValidatePass(Options, steps, input.Lengths, state, workspace.Recurrent, steps * batch * Options.OutputSize);
+            Guard.Length(input.Tokens.Length, steps * batch, "tokens");
+            ReadOnlySpan<int> tokenLengths = input.Lengths;
+            for (int b = 0; b < batch; b++)
+            {
+                int length = tokenLengths.IsEmpty ? steps : tokenLengths[b];
+                for (int t = 0; t < length; t++)
+                {
+                    int i = input.BatchFirst ? b * steps + t : t * batch + b;
+                    if ((uint)input.Tokens[i] >= (uint)VocabularySize)
+                        throw new ArgumentOutOfRangeException("tokens", input.Tokens[i], $"Token at index {i} is {input.Tokens[i]}; expected a value in [0, {VocabularySize}).");
+                }
+            }
+        }
         Guard.Length(targets.Length, steps * batch, nameof(targets));
         ReadOnlySpan<int> lengths = input.Lengths;
         for (int b = 0; b < batch; b++)
@@ -273,6 +358,10 @@ public sealed class SequenceModelWorkspace
         DPadded = new float[_hidden.Length];
         HiddenRows = new float[_hidden.Length];
         Targets = new int[rows];
+        bool embedding = model.VocabularySize > 0;
+        Embedded = embedding ? new float[Checked(rows * model.Options.InputSize)] : [];
+        DEmbedded = new float[Embedded.Length];
+        EmbeddedTokens = embedding ? new int[rows] : [];
         Logits = new float[Checked(rows * model.OutputSize)];
     }
 
@@ -286,6 +375,9 @@ public sealed class SequenceModelWorkspace
     internal float[] DPadded { get; }     // [T, B, D·H']: the same in the layers' padded layout
     internal float[] HiddenRows { get; }  // [R, D·H']: the recurrent outputs of the real steps
     internal int[] Targets { get; }       // [R]: their targets
+    internal float[] Embedded { get; }    // [T, B, E]: the looked-up inputs (models with an embedding)
+    internal float[] DEmbedded { get; }   // [T, B, E]: their gradient
+    internal int[] EmbeddedTokens { get; } // [T, B]: the tokens looked up, −1 where no step runs
     internal float[] Logits { get; }      // [R, V]; also the logits' gradient after the loss
 
     internal Span<float> Hidden(int steps, int batch) => _hidden.AsSpan(0, steps * batch * Model.Options.OutputSize); // [T, B, D·H']
@@ -303,7 +395,11 @@ public sealed class SequenceModelGradients
         Buffer = buffer;
         Recurrent = new RecurrentParameters(model.Options, buffer);
         Head = new Linear(model.Options.OutputSize, model.OutputSize, buffer, SequenceModel.HeadPrefix);
+        Embedding = model.VocabularySize > 0 ? new Embedding(model.VocabularySize, model.Options.InputSize, buffer, SequenceModel.EmbeddingPrefix) : null;
     }
+
+    /// <summary>The embedding's gradient, or null when the model has none.</summary>
+    public Embedding? Embedding { get; }
 
     /// <summary>The model these gradients belong to.</summary>
     public SequenceModel Model { get; }
