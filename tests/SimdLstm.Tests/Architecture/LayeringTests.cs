@@ -27,6 +27,7 @@ public partial class LayeringTests
         ["Serialization"] = 1,
         ["Layers"] = 2,
         ["Training"] = 3,
+        ["Interop"] = 3,
         ["Text"] = 4,
     };
 
