@@ -395,6 +395,8 @@ internal sealed class GraphImporter
         };
         foreach (OnnxAttribute a in node.Attributes)
         {
+            if (node.Attributes.Count(other => other.Name == a.Name) > 1)
+                throw Refuse(node, $"attribute '{a.Name}' appears more than once.");
             if (Array.IndexOf(allowed, a.Name) < 0)
                 throw Refuse(node, $"attribute '{a.Name}' is not one of {node.OpType}'s.");
         }
