@@ -175,7 +175,7 @@ public sealed class ProgramTests : IDisposable
         (int code, string output, string error) = Run(["sample", "--checkpoint", path]);
         Assert.Equal(Program.ErrorExitCode, code);
         Assert.Equal("", output);
-        Assert.Equal("error: Checkpoint metadata 'cell' is 'lru'; expected 'lstm', 'gru' or 'rnn'.", error.TrimEnd());
+        Assert.Equal($"error: '{path}' is not a valid SimdLstm checkpoint: Checkpoint metadata 'cell' is 'lru'; expected 'lstm', 'gru' or 'rnn'.", error.TrimEnd());
     }
 
     private static (int Code, string Output, string Error) Run(string[] args)

@@ -111,7 +111,7 @@ public sealed class CheckpointTests : IDisposable
         var model = new SequenceModel(RecurrentOptions.Gru(4, 3), 4, seed: 1);
         string path = WriteVariant(model, skip: null, reshape: null, metadata: ("cell", cell));
         var e = Assert.Throws<SafeTensorsFormatException>(() => ModelCheckpoint.Load(path));
-        Assert.Equal($"Checkpoint metadata 'cell' is '{cell}'; expected 'lstm', 'gru' or 'rnn'.", e.Message);
+        Assert.Equal($"'{path}' is not a valid SimdLstm checkpoint: Checkpoint metadata 'cell' is '{cell}'; expected 'lstm', 'gru' or 'rnn'.", e.Message);
     }
 
     [Fact]
