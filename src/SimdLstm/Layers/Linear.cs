@@ -35,6 +35,10 @@ public sealed class Linear
             if (actual != expected)
                 throw new ArgumentException($"Tensor '{name}' has shape {actual}; expected {expected}.", nameof(buffer));
         }
+        WeightName = prefix + "weight";
+        BiasName = prefix + "bias";
+        GradientWeightName = "gradients." + WeightName;
+        GradientBiasName = "gradients." + BiasName;
         _weight = buffer[prefix + "weight"];
         _bias = bias ? buffer[prefix + "bias"] : Memory<float>.Empty;
     }
@@ -114,7 +118,7 @@ public sealed class Linear
         Guard.Length(dY.Length, Elements(rows, OutFeatures, nameof(rows)), nameof(dY));
         // Everything this call writes (the gradients' tensors and dX) must be apart from everything it reads and from each other.
         Span<float> dWeight = gradients.Weight, dBias = gradients.Bias;
-        string dWeightName = "gradients." + gradients.WeightName, dBiasName = "gradients." + gradients.BiasName;
+        string dWeightName = gradients.GradientWeightName, dBiasName = gradients.GradientBiasName;
         CheckApart(dWeight, dWeightName, x, dY);
         CheckApart(dBias, dBiasName, x, dY);
         Guard.NoPartialOverlap(dWeight, dBias, dWeightName, dBiasName, allowInPlace: false);
@@ -138,9 +142,14 @@ public sealed class Linear
             Kernels.Gemm(Transpose.None, Transpose.None, rows, InFeatures, OutFeatures, 1f, dY, OutFeatures, Weight, InFeatures, 0f, dX, InFeatures);
     }
 
-    private string WeightName => Prefix + "weight";
+    // Names for messages, built once so that validation allocates nothing.
+    private string WeightName { get; }
 
-    private string BiasName => Prefix + "bias";
+    private string BiasName { get; }
+
+    private string GradientWeightName { get; }
+
+    private string GradientBiasName { get; }
 
     /// <summary>rows · features as an int, or an <see cref="ArgumentOutOfRangeException"/> naming <paramref name="rowsName"/> when it does not fit.</summary>
     private static int Elements(int rows, int features, string rowsName)
