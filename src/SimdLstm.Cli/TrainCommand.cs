@@ -167,7 +167,7 @@ internal static class TrainCommand
             if (p.Step > 0 && step < s.Steps && s.SampleLength > 0)
             {
                 string sample = sampler.Generate(Math.Min(s.SampleLength, 200), s.Temperature, sampleSeed++).Text;
-                write($"--- sample at step {step} (validation loss {Invariant(p.ValidationLoss, "F3")}) ---{Environment.NewLine}{sample.TrimEnd()}");
+                write($"--- sample at step {step} (validation loss {Loss(p.ValidationLoss)}) ---{Environment.NewLine}{sample.TrimEnd()}");
             }
         }
 
@@ -185,7 +185,7 @@ internal static class TrainCommand
         float first = validationCurve.Count > 0 ? validationCurve[0].Loss : float.NaN;
         float last = validationCurve.Count > 0 ? validationCurve[^1].Loss : float.NaN;
         output.WriteLine(
-            $"{(interrupted ? "interrupted" : "done")}: {summary.Steps} steps in {summary.Elapsed.TotalSeconds:F1} s, {summary.TokensPerSecond:N0} tokens/s; validation loss {Invariant(first, "F3")} -> {Invariant(last, "F3")} nats/char; " +
+            $"{(interrupted ? "interrupted" : "done")}: {summary.Steps} steps in {summary.Elapsed.TotalSeconds:F1} s, {summary.TokensPerSecond:N0} tokens/s; validation loss {Loss(first)} -> {Loss(last)} nats/char; " +
             $"skipped updates: {trainer.SkippedSteps}");
         output.WriteLine($"checkpoint: {paths.Checkpoint}");
         output.WriteLine($"training state: {paths.TrainingState}");
@@ -204,7 +204,7 @@ internal static class TrainCommand
         if (!float.IsFinite(last) || !(last < first))
         {
             throw new CliException(
-                $"training diverged: the validation loss went from {Invariant(first, "F3")} (step {validationCurve[0].Step}) to {Invariant(last, "G4")} (step {validationCurve[^1].Step}); " +
+                $"training diverged: the validation loss went from {Loss(first)} (step {validationCurve[0].Step}) to {Invariant(last, "G4")} (step {validationCurve[^1].Step}); " +
                 $"the checkpoint was saved anyway; try a smaller --lr than {Invariant(s.LearningRate)} or a smaller --clip.",
                 Program.DivergedExitCode);
         }
@@ -295,19 +295,22 @@ internal static class TrainCommand
         return summary!;
     }
 
+    /// <summary>A loss as text: three decimals, or four significant digits once it is huge (a diverged run).</summary>
+    internal static string Loss(float value) => Invariant(value, Math.Abs(value) < 1e4f ? "F3" : "G4");
+
     internal static string Invariant(double value, string format = "G") => value.ToString(format, CultureInfo.InvariantCulture);
 
     internal static string Invariant(float value, string format = "G") => value.ToString(format, CultureInfo.InvariantCulture);
 
     /// <summary>The latest validation loss and the step it was measured at ("1.380@250"), or "-" before the first.</summary>
     internal static string Validation(TrainingProgress p) =>
-        p.ValidationStep < 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{p.ValidationLoss:F3}@{p.ValidationStep}");
+        p.ValidationStep < 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{Loss(p.ValidationLoss)}@{p.ValidationStep}");
 
     internal static string Describe(TrainingProgress p, int offset = 0)
     {
         string line = string.Create(
             CultureInfo.InvariantCulture,
-            $"step {offset + p.Step}/{offset + p.TotalSteps}  loss {p.TrainingLoss:F3}  val {Validation(p)}  {p.TokensPerSecond:N0} tok/s  left {p.Remaining:mm\\:ss}");
+            $"step {offset + p.Step}/{offset + p.TotalSteps}  loss {Loss(p.TrainingLoss)}  val {Validation(p)}  {p.TokensPerSecond:N0} tok/s  left {p.Remaining:mm\\:ss}");
         return p.SkippedSteps > 0 ? line + $"  skipped {p.SkippedSteps}" : line;
     }
 
@@ -317,7 +320,7 @@ internal static class TrainCommand
         public void Report(TrainingProgress value)
         {
             if (value.IsEvaluation)
-                output.WriteLine($"step {offset + value.Step}: validation loss {Invariant(value.ValidationLoss, "F3")} nats/char");
+                output.WriteLine($"step {offset + value.Step}: validation loss {Loss(value.ValidationLoss)} nats/char");
             else if ((offset + value.Step) % 50 == 0)
                 output.WriteLine(Describe(value, offset));
             onReport(value, output.WriteLine);
@@ -348,7 +351,7 @@ internal static class TrainCommand
     /// <summary>The bar's description: step, training loss, validation loss with its step, throughput.</summary>
     internal static string BarText(TrainingProgress value, int offset = 0) => string.Create(
         CultureInfo.InvariantCulture,
-        $"{offset + value.Step}/{offset + value.TotalSteps} loss {value.TrainingLoss:F3} val {Validation(value)} {value.TokensPerSecond / 1000:F1}k tok/s");
+        $"{offset + value.Step}/{offset + value.TotalSteps} loss {Loss(value.TrainingLoss)} val {Validation(value)} {value.TokensPerSecond / 1000:F1}k tok/s");
 }
 
 /// <summary>
