@@ -21,7 +21,7 @@ internal static class Program
     /// <summary>Exit code of a command line that does not parse or asks for a value out of range.</summary>
     public const int UsageExitCode = 2;
 
-    /// <summary>Exit code of a training run that diverged: its final loss is not finite or is worse than its first.</summary>
+    /// <summary>Exit code of a training run that diverged: its final validation loss is not finite or is worse than its first.</summary>
     public const int DivergedExitCode = 3;
 
     /// <summary>Exit code of a run stopped by Ctrl-C after it saved what it had (128 + SIGINT, as a shell reports it).</summary>

@@ -201,7 +201,8 @@ internal static class TrainCommand
             output.WriteLine($"--- sample (temperature {Invariant(s.Temperature)}, {sample.MicrosecondsPerCharacter:F1} µs/char) ---");
             output.WriteLine(sample.Text);
         }
-        if (!float.IsFinite(last) || !(last < first))
+        // Worse than the start, or not a number at all: a loss that merely failed to improve (a tiny --lr) is not divergence.
+        if (!float.IsFinite(last) || last > first)
         {
             throw new CliException(
                 $"training diverged: the validation loss went from {Loss(first)} (step {validationCurve[0].Step}) to {Invariant(last, "G4")} (step {validationCurve[^1].Step}); " +

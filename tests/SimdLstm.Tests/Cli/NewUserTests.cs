@@ -182,6 +182,15 @@ public sealed class NewUserTests : IDisposable
         Assert.True(File.Exists(checkpoint)); // saved anyway, for inspection
     }
 
+    [Fact]
+    public void ALossThatMerelyDoesNotImprove_IsNotDivergence()
+    {
+        // A learning rate too small to move the loss much: the run ends normally.
+        (int code, _, string error) = Run(Tiny(Corpus(), Path.Combine(_directory, "slow.safetensors"), "--lr", "1e-12", "--steps", "10"));
+        Assert.Equal("", error);
+        Assert.Equal(0, code);
+    }
+
     [Theory]
     [InlineData("dir")]
     [InlineData("/dev/full")]
