@@ -125,7 +125,7 @@ internal static class BinaryAddCommand
         var hidden = CommonOptions.Int("--hidden", "Hidden size of the RNN", defaults.Hidden);
         var steps = CommonOptions.Int("--steps", "Optimiser steps", defaults.Steps);
         var batch = CommonOptions.Int("--batch", "Random pairs per step", defaults.Batch);
-        var lr = new Option<float>("--lr") { Description = $"Adam learning rate (default {defaults.LearningRate})", DefaultValueFactory = _ => defaults.LearningRate };
+        var lr = CommonOptions.Float("--lr", "Adam learning rate", defaults.LearningRate);
         var seed = CommonOptions.Int("--seed", "Seed of the initialisation and the pairs", defaults.Seed, minimum: 0);
         var command = new Command("binary-add", "Train an RNN to add 8-bit binary numbers (the carry must be learned); report accuracy on 1000 fresh pairs")
         {
@@ -134,8 +134,6 @@ internal static class BinaryAddCommand
         command.SetAction(r => Program.Guarded(context, () =>
         {
             float learningRate = r.GetValue(lr);
-            if (!(learningRate > 0) || !float.IsFinite(learningRate))
-                throw new CliException($"--lr must be a finite number greater than 0 but is {learningRate}.");
             var settings = new BinaryAdditionSettings(r.GetValue(hidden), r.GetValue(steps), r.GetValue(batch), learningRate, r.GetValue(seed));
             context.Output.WriteLine($"RNN H={settings.Hidden}, {settings.Steps} steps of {settings.Batch} random 8-bit pairs, Adam lr={TrainCommand.Invariant(learningRate)}, seed {settings.Seed}");
             BinaryAdditionResult result = BinaryAddition.Train(settings, (step, loss) => context.Output.WriteLine($"step {step}: loss {TrainCommand.Invariant(loss, "F4")}"));

@@ -1,10 +1,16 @@
 using System;
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
 using System.Linq;
 
 namespace SimdLstm.Cli;
 
-/// <summary>Option factories shared by the commands.</summary>
+/// <summary>
+/// Option factories shared by the commands. Numbers are parsed culture-invariantly whatever the machine's locale: a
+/// decimal point, never a comma (so <c>--lr 0,002</c> is an error, not 2). Every value is checked at parse time, so any
+/// bad value on the command line gives the usage exit code.
+/// </summary>
 internal static class CommonOptions
 {
     /// <summary>The values <c>--cell</c> accepts (compared ignoring case), each with the cell it names.</summary>
@@ -16,12 +22,65 @@ internal static class CommonOptions
     /// <summary>An integer option with a default, rejected at parse time below <paramref name="minimum"/>.</summary>
     public static Option<int> Int(string name, string description, int defaultValue, int minimum = 1)
     {
-        var option = new Option<int>(name) { Description = $"{description} (default {defaultValue})", DefaultValueFactory = _ => defaultValue };
+        var option = new Option<int>(name)
+        {
+            Description = description,
+            DefaultValueFactory = _ => defaultValue,
+            CustomParser = result =>
+            {
+                string text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+                if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value))
+                {
+                    result.AddError($"{name} must be an integer but is '{text}'.");
+                    return default;
+                }
+                if (value < minimum)
+                    result.AddError($"{name} must be at least {minimum} but is {value}.");
+                return value;
+            },
+        };
+        return option;
+    }
+
+    /// <summary>
+    /// A floating-point option with a default, parsed culture-invariantly (a comma is an error naming the option) and
+    /// rejected at parse time unless finite and above <paramref name="exclusiveMinimum"/>.
+    /// </summary>
+    public static Option<float> Float(string name, string description, float defaultValue, float exclusiveMinimum = 0f)
+    {
+        var option = new Option<float>(name)
+        {
+            Description = description,
+            DefaultValueFactory = _ => defaultValue,
+            CustomParser = result =>
+            {
+                string text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+                if (text.Contains(',', StringComparison.Ordinal))
+                {
+                    result.AddError($"{name} must be a number written with a decimal point ('.') but is '{text}'.");
+                    return default;
+                }
+                if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
+                {
+                    result.AddError($"{name} must be a number but is '{text}'.");
+                    return default;
+                }
+                if (!float.IsFinite(value) || !(value > exclusiveMinimum))
+                    result.AddError($"{name} must be a finite number greater than {exclusiveMinimum.ToString(CultureInfo.InvariantCulture)} but is {text}.");
+                return value;
+            },
+        };
+        return option;
+    }
+
+    /// <summary>A path option with a default; an empty value is rejected at parse time.</summary>
+    public static Option<string> Path(string name, string description, string defaultValue)
+    {
+        var option = new Option<string>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
         option.Validators.Add(result =>
         {
-            // Only a value that parses is checked here; one that does not is already reported by the parser.
-            if (result.Tokens.Count == 1 && int.TryParse(result.Tokens[0].Value, System.Globalization.CultureInfo.InvariantCulture, out int value) && value < minimum)
-                result.AddError($"{name} must be at least {minimum} but is {value}.");
+            if (result.Tokens.Count == 1 && string.IsNullOrWhiteSpace(result.Tokens[0].Value))
+                result.AddError($"{name} must be a file path but is empty.");
         });
         return option;
     }
@@ -29,7 +88,7 @@ internal static class CommonOptions
     /// <summary><c>--cell lstm|gru|rnn</c> (any case); any other value is rejected at parse time, naming the choices.</summary>
     public static Option<string> Cell(string defaultValue = "lstm")
     {
-        var option = new Option<string>("--cell") { Description = $"Cell kind: {CellChoices} (default {defaultValue})", DefaultValueFactory = _ => defaultValue };
+        var option = new Option<string>("--cell") { Description = $"Cell kind: {CellChoices}", DefaultValueFactory = _ => defaultValue };
         option.CompletionSources.Add(CellNames.Select(c => c.Name).ToArray());
         option.Validators.Add(result =>
         {

@@ -35,6 +35,10 @@ public sealed class Linear
             if (actual != expected)
                 throw new ArgumentException($"Tensor '{name}' has shape {actual}; expected {expected}.", nameof(buffer));
         }
+        WeightName = prefix + "weight";
+        BiasName = prefix + "bias";
+        GradientWeightName = "gradients." + WeightName;
+        GradientBiasName = "gradients." + BiasName;
         _weight = buffer[prefix + "weight"];
         _bias = bias ? buffer[prefix + "bias"] : Memory<float>.Empty;
     }
@@ -82,9 +86,11 @@ public sealed class Linear
     public void Forward(ReadOnlySpan<float> x, int rows, Span<float> y)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
-        Guard.Length(x.Length, checked(rows * InFeatures), nameof(x));
-        Guard.Length(y.Length, checked(rows * OutFeatures), nameof(y));
+        Guard.Length(x.Length, Elements(rows, InFeatures, nameof(rows)), nameof(x));
+        Guard.Length(y.Length, Elements(rows, OutFeatures, nameof(rows)), nameof(y));
         Guard.NoPartialOverlap(x, y, nameof(x), nameof(y), allowInPlace: false);
+        Guard.NoPartialOverlap(Weight, y, WeightName, nameof(y), allowInPlace: false);
+        Guard.NoPartialOverlap(Bias, y, BiasName, nameof(y), allowInPlace: false);
         ReadOnlySpan<float> bias = Bias;
         for (int r = 0; r < rows; r++)
         {
@@ -108,21 +114,58 @@ public sealed class Linear
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         if (gradients.InFeatures != InFeatures || gradients.OutFeatures != OutFeatures || gradients.HasBias != HasBias)
             throw new ArgumentException($"Expected gradients of a [{OutFeatures}, {InFeatures}] layer (bias: {HasBias}) but got [{gradients.OutFeatures}, {gradients.InFeatures}] (bias: {gradients.HasBias}).", nameof(gradients));
-        Guard.Length(x.Length, checked(rows * InFeatures), nameof(x));
-        Guard.Length(dY.Length, checked(rows * OutFeatures), nameof(dY));
+        Guard.Length(x.Length, Elements(rows, InFeatures, nameof(rows)), nameof(x));
+        Guard.Length(dY.Length, Elements(rows, OutFeatures, nameof(rows)), nameof(dY));
+        // Everything this call writes (the gradients' tensors and dX) must be apart from everything it reads and from each other.
+        Span<float> dWeight = gradients.Weight, dBias = gradients.Bias;
+        string dWeightName = gradients.GradientWeightName, dBiasName = gradients.GradientBiasName;
+        CheckApart(dWeight, dWeightName, x, dY);
+        CheckApart(dBias, dBiasName, x, dY);
+        Guard.NoPartialOverlap(dWeight, dBias, dWeightName, dBiasName, allowInPlace: false);
         if (!dX.IsEmpty)
         {
-            Guard.Length(dX.Length, checked(rows * InFeatures), nameof(dX));
+            Guard.Length(dX.Length, Elements(rows, InFeatures, nameof(rows)), nameof(dX));
             Guard.NoPartialOverlap(dY, dX, nameof(dY), nameof(dX), allowInPlace: false);
+            Guard.NoPartialOverlap(x, dX, nameof(x), nameof(dX), allowInPlace: false);
+            Guard.NoPartialOverlap(Weight, dX, WeightName, nameof(dX), allowInPlace: false);
+            Guard.NoPartialOverlap(Bias, dX, BiasName, nameof(dX), allowInPlace: false);
+            Guard.NoPartialOverlap(dWeight, dX, dWeightName, nameof(dX), allowInPlace: false);
+            Guard.NoPartialOverlap(dBias, dX, dBiasName, nameof(dX), allowInPlace: false);
         }
-        Kernels.Gemm(Transpose.Transposed, Transpose.None, OutFeatures, InFeatures, rows, 1f, dY, OutFeatures, x, InFeatures, 1f, gradients.Weight, InFeatures);
+        Kernels.Gemm(Transpose.Transposed, Transpose.None, OutFeatures, InFeatures, rows, 1f, dY, OutFeatures, x, InFeatures, 1f, dWeight, InFeatures);
         if (HasBias)
         {
-            Span<float> dBias = gradients.Bias;
             for (int r = 0; r < rows; r++)
                 Kernels.Axpy(1f, dY.Slice(r * OutFeatures, OutFeatures), dBias);
         }
         if (!dX.IsEmpty)
             Kernels.Gemm(Transpose.None, Transpose.None, rows, InFeatures, OutFeatures, 1f, dY, OutFeatures, Weight, InFeatures, 0f, dX, InFeatures);
+    }
+
+    // Names for messages, built once so that validation allocates nothing.
+    private string WeightName { get; }
+
+    private string BiasName { get; }
+
+    private string GradientWeightName { get; }
+
+    private string GradientBiasName { get; }
+
+    /// <summary>rows · features as an int, or an <see cref="ArgumentOutOfRangeException"/> naming <paramref name="rowsName"/> when it does not fit.</summary>
+    private static int Elements(int rows, int features, string rowsName)
+    {
+        long count = (long)rows * features;
+        if (count > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(rowsName, rows, $"{rows} rows of {features} features ({count} elements) do not fit in one array.");
+        return (int)count;
+    }
+
+    private void CheckApart(ReadOnlySpan<float> written, string writtenName, ReadOnlySpan<float> x, ReadOnlySpan<float> dY)
+    {
+        ReadOnlySpan<float> weight = Weight, bias = Bias;
+        Guard.NoPartialOverlap(x, written, nameof(x), writtenName, allowInPlace: false);
+        Guard.NoPartialOverlap(dY, written, nameof(dY), writtenName, allowInPlace: false);
+        Guard.NoPartialOverlap(weight, written, WeightName, writtenName, allowInPlace: false);
+        Guard.NoPartialOverlap(bias, written, BiasName, writtenName, allowInPlace: false);
     }
 }

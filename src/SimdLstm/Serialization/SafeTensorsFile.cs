@@ -28,7 +28,7 @@ namespace SimdLstm.Serialization;
 /// <see cref="SafeTensorsFormatException"/> saying what is wrong: N at most <see cref="MaxHeaderLength"/>
 /// and within the buffer; the header valid UTF-8, starting with '{', well-formed JSON (no comments or
 /// trailing commas) and followed only by space padding; each entry an object with exactly the three
-/// fields; a known dtype (<see cref="SafeTensorsDType"/>); dimensions non-negative integers; offsets
+/// fields; a known dtype (<see cref="SafeTensorsDType"/>); at most <see cref="MaxRank"/> dimensions, each a non-negative integer; offsets
 /// non-negative integers with begin ≤ end ≤ data length; end − begin = product(shape) · dtype size, with
 /// every product checked for overflow; the tensors contiguous, non-overlapping and covering the data
 /// section exactly; names unique (after JSON unescaping); metadata values strings. The header length
@@ -45,6 +45,9 @@ public sealed class SafeTensorsFile
 {
     /// <summary>The largest header accepted: 100 MB, the limit of the reference implementation.</summary>
     public const int MaxHeaderLength = 100_000_000;
+
+    /// <summary>The most dimensions a tensor may have: 64, as NumPy (PyTorch allows fewer in practice). It bounds the memory and message a shape can cost.</summary>
+    public const int MaxRank = 64;
 
     private const string MetadataKey = "__metadata__";
 
@@ -76,13 +79,40 @@ public sealed class SafeTensorsFile
     /// <summary>Reads and validates the file at <paramref name="path"/>.</summary>
     /// <param name="path">The file.</param>
     /// <returns>The validated file.</returns>
-    /// <exception cref="SafeTensorsFormatException">The contents are not a valid safetensors file, or it is larger than <see cref="Array.MaxLength"/> bytes.</exception>
-    /// <exception cref="IOException">The file cannot be read (not found, no access, …).</exception>
+    /// <exception cref="SafeTensorsFormatException">The contents are not a valid safetensors file, or it is larger than
+    /// <see cref="Array.MaxLength"/> bytes. The message begins "'PATH' is not a valid safetensors file:" and then gives the reason.</exception>
+    /// <exception cref="IOException">The file cannot be read (not found, a directory, a device or pipe, no access, …); the message names the path.</exception>
     public static SafeTensorsFile Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-        return Load(stream);
+        switch (FileKind.Of(Path.GetFullPath(path)))
+        {
+            case FileKindValue.Directory:
+                throw new IOException($"'{path}' is a directory, not a safetensors file.");
+            case FileKindValue.Special when new FileInfo(path).LinkTarget is null:
+                // Reading a pipe could block for ever and a device never ends.
+                throw new IOException($"'{path}' is not a regular file (a device, pipe or socket).");
+        }
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new IOException($"'{path}' cannot be read: permission denied.", e);
+        }
+        using (stream)
+        {
+            try
+            {
+                return Load(stream);
+            }
+            catch (SafeTensorsFormatException e)
+            {
+                throw new SafeTensorsFormatException($"'{path}' is not a valid safetensors file: {e.Message}", e);
+            }
+        }
     }
 
     /// <summary>Reads <paramref name="stream"/> to its end and validates what it held.</summary>
@@ -378,6 +408,8 @@ public sealed class SafeTensorsFile
                     Next(ref reader);
                     if (reader.TokenType == JsonTokenType.EndArray)
                         break;
+                    if (shape.Count == MaxRank)
+                        throw Format($"Tensor '{label}' has more than {MaxRank} dimensions.");
                     ulong dim = ReadInteger(ref reader, label, "shape");
                     if (dim > long.MaxValue)
                         throw Format($"Tensor '{label}': dimension {dim} is too large.");

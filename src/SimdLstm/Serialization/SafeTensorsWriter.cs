@@ -144,21 +144,29 @@ public sealed class SafeTensorsWriter
 
     /// <summary>
     /// Writes the file to <paramref name="path"/> atomically: the bytes go to a new temporary file in the
-    /// same directory, which is flushed to disk and then moved over <paramref name="path"/> in one rename.
-    /// If anything fails before the rename (an I/O error, a tensor's memory throwing, a crash), the
-    /// previous file at <paramref name="path"/> is left exactly as it was and the temporary file is deleted
-    /// (unless the process died).
+    /// same directory (<c>.NAME.XXXXXXXX.tmp</c>), which is flushed to disk and then moved over the destination in
+    /// one rename. If anything fails before the rename (an I/O error, a tensor's memory throwing), the previous file
+    /// is left exactly as it was and the temporary file is deleted. A save killed before its rename leaves its
+    /// temporary file behind; the next save to the same path deletes such leftovers (those no process holds open that
+    /// were last written more than <see cref="StaleTemporaryAge"/> ago).
     /// </summary>
+    /// <remarks>
+    /// Only a regular file is ever replaced: a destination that is a directory, a device (<c>/dev/full</c>), a pipe or a
+    /// socket is refused before anything is written. A symbolic link is followed, and the file it leads to is replaced
+    /// (the link stays). The checks and the rename are separate steps, so a destination swapped in between by another
+    /// process is not detected.
+    /// </remarks>
     /// <param name="path">The destination file; its directory must exist.</param>
-    /// <exception cref="IOException">Writing or renaming fails.</exception>
+    /// <exception cref="IOException">The destination is not a regular file, its directory does not exist or is not
+    /// writable, or writing or renaming fails. The message names <paramref name="path"/>, never the temporary file.</exception>
     public void Save(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' has no directory.", nameof(path));
+        string full = CheckDestination(path);
+        string directory = Path.GetDirectoryName(full)!;
+        DeleteStaleTemporaries(directory, Path.GetFileName(full));
         // Same directory, so the final File.Move is a rename within one file system (atomic on POSIX
         // and NTFS) rather than a copy. The leading dot hides it from casual directory listings.
-        string temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Path.GetRandomFileName()}.tmp");
+        string temporary = TemporaryName(full);
         try
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
@@ -168,12 +176,154 @@ public sealed class SafeTensorsWriter
             }
             File.Move(temporary, full, overwrite: true);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temporary);
+            throw new IOException($"Cannot save '{path}': {Reason(e, temporary, full)}", e);
+        }
         catch
         {
             TryDelete(temporary);
             throw;
         }
     }
+
+    /// <summary>How old a leftover temporary file must be before a later save deletes it.</summary>
+    public static readonly TimeSpan StaleTemporaryAge = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Checks, without changing anything, that <see cref="Save"/> could write <paramref name="path"/>: the path is not
+    /// empty, names a regular file or nothing (a symbolic link is followed), and its directory exists and accepts a new
+    /// file (checked by creating and deleting an empty temporary file). Returns the full path that would be written.
+    /// </summary>
+    /// <param name="path">The destination file.</param>
+    /// <returns>The absolute path of the file a save replaces (the target of a symbolic link).</returns>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty or not a valid path.</exception>
+    /// <exception cref="IOException">The destination cannot be written; the message names <paramref name="path"/>.</exception>
+    public static string CheckDestination(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string full = Path.GetFullPath(path);
+        if (Path.EndsInDirectorySeparator(full) || Path.GetFileName(full).Length == 0)
+            throw new IOException($"Cannot save '{path}': the path names a directory, not a file.");
+        if (File.Exists(full) && new FileInfo(full).LinkTarget is not null)
+        {
+            // Follow the link to the file it finally leads to, so the link survives the rename.
+            FileSystemInfo? target = File.ResolveLinkTarget(full, returnFinalTarget: true);
+            if (target is not null)
+                full = target.FullName;
+        }
+        switch (FileKind.Of(full))
+        {
+            case FileKindValue.Directory:
+                throw new IOException($"Cannot save '{path}': it is a directory, not a file.");
+            case FileKindValue.Special:
+                throw new IOException($"Cannot save '{path}': it is not a regular file (a device, pipe or socket), so it is not replaced.");
+        }
+        string directory = Path.GetDirectoryName(full) ?? throw new IOException($"Cannot save '{path}': it has no directory.");
+        if (!Directory.Exists(directory))
+            throw new IOException($"Cannot save '{path}': the directory '{directory}' does not exist.");
+        string probe = TemporaryName(full);
+        try
+        {
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1))
+            {
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"Cannot save '{path}': {Reason(e, probe, full)}", e);
+        }
+        finally
+        {
+            TryDelete(probe);
+        }
+        return full;
+    }
+
+    /// <summary>The longest file name most file systems accept, in UTF-8 bytes.</summary>
+    private const int MaxFileNameBytes = 255;
+
+    private const string TemporarySuffix = ".tmp";
+    private const int RandomLength = 8;
+
+    /// <summary><c>.NAME.XXXXXXXX.tmp</c> next to <paramref name="full"/>, NAME shortened so the whole name fits in 255 bytes.</summary>
+    private static string TemporaryName(string full)
+    {
+        string prefix = TemporaryPrefix(Path.GetFileName(full));
+        string random = Path.GetRandomFileName().Replace(".", "", StringComparison.Ordinal)[..RandomLength];
+        return Path.Combine(Path.GetDirectoryName(full)!, prefix + random + TemporarySuffix);
+    }
+
+    /// <summary>".NAME." with NAME cut (at a character boundary) so that prefix + random + suffix is at most 255 UTF-8 bytes.</summary>
+    private static string TemporaryPrefix(string fileName)
+    {
+        int budget = MaxFileNameBytes - 2 - RandomLength - TemporarySuffix.Length;
+        int bytes = 0, length = 0;
+        foreach (System.Text.Rune rune in fileName.EnumerateRunes())
+        {
+            if (bytes + rune.Utf8SequenceLength > budget)
+                break;
+            bytes += rune.Utf8SequenceLength;
+            length += rune.Utf16SequenceLength;
+        }
+        return "." + fileName[..length] + ".";
+    }
+
+    /// <summary>Deletes the temporary files of earlier, killed saves to the same file name that nobody holds open any more.</summary>
+    private static void DeleteStaleTemporaries(string directory, string fileName)
+    {
+        string prefix = TemporaryPrefix(fileName);
+        IEnumerable<string> candidates;
+        try
+        {
+            candidates = Directory.EnumerateFiles(directory, prefix + "*" + TemporarySuffix);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+        DateTime threshold = DateTime.UtcNow - StaleTemporaryAge;
+        foreach (string candidate in candidates)
+        {
+            string name = Path.GetFileName(candidate);
+            if (name.Length != prefix.Length + RandomLength + TemporarySuffix.Length
+                || !IsAsciiLettersOrDigits(name.AsSpan(prefix.Length, RandomLength))
+                || !name.StartsWith(prefix, StringComparison.Ordinal))
+                continue;
+            try
+            {
+                if (File.GetLastWriteTimeUtc(candidate) > threshold)
+                    continue; // perhaps a save in progress in another process
+                // A save in progress holds its file with FileShare.None; opening it exclusively fails then.
+                using (new FileStream(candidate, FileMode.Open, FileAccess.ReadWrite, FileShare.None, bufferSize: 1))
+                {
+                }
+                File.Delete(candidate);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // In use or not ours to delete: leave it.
+            }
+        }
+    }
+
+    private static bool IsAsciiLettersOrDigits(ReadOnlySpan<char> text)
+    {
+        foreach (char c in text)
+        {
+            if (!char.IsAsciiLetterOrDigit(c))
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>The reason of a failed save, in terms of the destination rather than the temporary file.</summary>
+    private static string Reason(Exception e, string temporary, string full) => e switch
+    {
+        UnauthorizedAccessException => $"permission denied in the directory '{Path.GetDirectoryName(full)}'.",
+        _ => e.Message.Replace(temporary, full, StringComparison.Ordinal),
+    };
 
     /// <summary>The header is UTF-8, so a string with an unpaired surrogate cannot be written; reject it when added rather than half way through a save.</summary>
     private static void RequireValidUtf16(string s, string paramName)

@@ -42,7 +42,11 @@ public sealed record SequenceTrainerOptions
 /// <param name="SkippedSteps">Updates skipped so far because the gradient norm was not finite.</param>
 /// <param name="IsEvaluation">Whether this report follows a validation evaluation.</param>
 public readonly record struct TrainingProgress(
-    int Step, int TotalSteps, float TrainingLoss, float ValidationLoss, double TokensPerSecond, TimeSpan Elapsed, TimeSpan Remaining, int SkippedSteps, bool IsEvaluation);
+    int Step, int TotalSteps, float TrainingLoss, float ValidationLoss, double TokensPerSecond, TimeSpan Elapsed, TimeSpan Remaining, int SkippedSteps, bool IsEvaluation)
+{
+    /// <summary>The trainer's <see cref="SequenceTrainer.StepsDone"/> when <see cref="ValidationLoss"/> was measured (over every call, unlike <see cref="Step"/>); −1 before the first evaluation.</summary>
+    public int ValidationStep { get; init; } = -1;
+}
 
 /// <summary>A point of a loss curve.</summary>
 /// <param name="Step">Training steps completed when the loss was measured.</param>
@@ -150,6 +154,34 @@ public sealed class SequenceTrainer
     /// <summary>The gradient norm before clipping at the last step (NaN or +∞ if that update was skipped).</summary>
     public float LastGradientNorm { get; private set; }
 
+    /// <summary>The chunk of the training text the next <see cref="Step"/> trains on, in [0, <see cref="ChunksPerEpoch"/>): the data position.</summary>
+    public int NextChunk => _chunk;
+
+    /// <summary>
+    /// The state carried from one chunk to the next (B streams). Part of what a saved run must keep, with the parameters,
+    /// the optimiser's state, <see cref="StepsDone"/>, <see cref="SkippedSteps"/> and <see cref="NextChunk"/>, to continue
+    /// exactly; writable, so a restore can set it.
+    /// </summary>
+    public RecurrentState CarriedState => _state;
+
+    /// <summary>
+    /// Continues a saved run: sets <see cref="StepsDone"/>, <see cref="SkippedSteps"/> and <see cref="NextChunk"/>. The
+    /// caller restores the parameters, the optimiser (<see cref="Optimizer.StateBuffers"/>, <see cref="Optimizer.Restore"/>)
+    /// and <see cref="CarriedState"/>; the next steps are then bitwise those the saved run would have taken.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A count is negative, more steps were skipped than done, or the chunk is not in [0, <see cref="ChunksPerEpoch"/>).</exception>
+    public void Restore(int stepsDone, int skippedSteps, int nextChunk)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(stepsDone);
+        ArgumentOutOfRangeException.ThrowIfNegative(skippedSteps);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(skippedSteps, stepsDone);
+        if ((uint)nextChunk >= (uint)_train.ChunksPerEpoch)
+            throw new ArgumentOutOfRangeException(nameof(nextChunk), nextChunk, $"Expected a chunk in [0, {_train.ChunksPerEpoch}).");
+        StepsDone = stepsDone;
+        SkippedSteps = skippedSteps;
+        _chunk = nextChunk;
+    }
+
     /// <summary>
     /// One training step on the next chunk: forward, backward, clip, update. Returns the chunk's mean cross-entropy
     /// (before the update). Allocates nothing.
@@ -199,8 +231,8 @@ public sealed class SequenceTrainer
     }
 
     /// <summary>
-    /// Runs <paramref name="steps"/> steps, evaluating before the first, every <see cref="SequenceTrainerOptions.EvaluateEvery"/>
-    /// steps and after the last, and reporting through <paramref name="progress"/> (called on this thread) every
+    /// Runs <paramref name="steps"/> steps, evaluating before the first, whenever <see cref="StepsDone"/> reaches a multiple
+    /// of <see cref="SequenceTrainerOptions.EvaluateEvery"/> and after the last, and reporting through <paramref name="progress"/> (called on this thread) every
     /// <see cref="SequenceTrainerOptions.ReportEvery"/> steps and after each evaluation.
     /// </summary>
     /// <param name="steps">Steps to run; 0 or more.</param>
@@ -215,12 +247,14 @@ public sealed class SequenceTrainer
         long trainingTicks = 0;
         int skippedAtStart = SkippedSteps;
         float validation = float.NaN;
+        int validationStep = -1;
         double intervalLoss = 0;
         int intervalSteps = 0, done = 0;
 
         void EvaluateNow()
         {
             validation = Evaluate();
+            validationStep = StepsDone;
             validationCurve.Add(new LossPoint(StepsDone, validation));
         }
 
@@ -231,7 +265,8 @@ public sealed class SequenceTrainer
             double perStep = done == 0 ? 0 : elapsed.TotalSeconds / done;
             return new TrainingProgress(
                 done, steps, trainingLoss, validation, seconds > 0 ? (double)done * TokensPerStep / seconds : 0,
-                elapsed, TimeSpan.FromSeconds(perStep * (steps - done)), SkippedSteps - skippedAtStart, evaluation);
+                elapsed, TimeSpan.FromSeconds(perStep * (steps - done)), SkippedSteps - skippedAtStart, evaluation)
+            { ValidationStep = validationStep };
         }
 
         if (_validation is not null)
@@ -256,7 +291,8 @@ public sealed class SequenceTrainer
                 intervalSteps = 0;
                 progress?.Report(Report(lastTraining, evaluation: false));
             }
-            if (_validation is not null && (done == steps || (_options.EvaluateEvery > 0 && done % _options.EvaluateEvery == 0)))
+            // The schedule counts every step of the run (StepsDone), so a resumed run evaluates where the whole run would.
+            if (_validation is not null && (done == steps || (_options.EvaluateEvery > 0 && StepsDone % _options.EvaluateEvery == 0)))
             {
                 EvaluateNow();
                 progress?.Report(Report(lastTraining, evaluation: true));

@@ -1,10 +1,11 @@
 using System;
 using System.Diagnostics;
+using System.Text;
 
 namespace SimdLstm.Text;
 
 /// <summary>The text a <see cref="TextSampler"/> generated and how long it took.</summary>
-/// <param name="Text">The generated characters (the prime text not included).</param>
+/// <param name="Text">The generated characters (the prime text not included); each character is one Unicode scalar value, so the string may hold more UTF-16 code units than characters.</param>
 /// <param name="MicrosecondsPerCharacter">Wall time per generated character: one streaming model step plus one draw.</param>
 public sealed record SampleResult(string Text, double MicrosecondsPerCharacter);
 
@@ -15,9 +16,9 @@ public sealed record SampleResult(string Text, double MicrosecondsPerCharacter);
 /// </summary>
 /// <remarks>
 /// The state, workspace, logits and probability buffers are allocated once; generating into a caller's span
-/// (<see cref="Generate(Span{char}, float, int, ReadOnlySpan{char})"/>) allocates nothing. The draw uses
-/// <see cref="Random"/> seeded with the given seed, so the same model, seed, temperature and prime give the same text.
-/// Not thread-safe.
+/// (<see cref="Generate(Span{Rune}, float, int, ReadOnlySpan{char})"/>) allocates nothing. The draws come from a
+/// generator of the sampler's own (SplitMix64) reseeded with the given seed at each call, so the same model, seed,
+/// temperature and prime give the same text on every machine and .NET version. Not thread-safe.
 /// </remarks>
 public sealed class TextSampler
 {
@@ -46,16 +47,19 @@ public sealed class TextSampler
     }
 
     /// <summary>Generates <paramref name="length"/> characters and measures the time per character.</summary>
-    /// <param name="length">Characters to generate; 0 or more.</param>
+    /// <param name="length">Characters (Unicode scalar values) to generate; 0 or more.</param>
     /// <param name="temperature">Divides the logits: below 1 sharpens, above 1 flattens; &gt; 0 and finite.</param>
     /// <param name="seed">Seeds the draws.</param>
     /// <param name="prime">Text fed through the model first (every character must be in the vocabulary); empty starts from a newline if the vocabulary has one, otherwise from id 0.</param>
     public SampleResult Generate(int length, float temperature, int seed, string? prime = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        var text = new char[length];
-        double microseconds = Generate(text, temperature, seed, prime);
-        return new SampleResult(new string(text), microseconds);
+        var runes = new Rune[length];
+        double microseconds = Generate(runes, temperature, seed, prime);
+        var text = new StringBuilder(length);
+        foreach (Rune rune in runes)
+            text.Append(rune.ToString());
+        return new SampleResult(text.ToString(), microseconds);
     }
 
     /// <summary>
@@ -63,29 +67,31 @@ public sealed class TextSampler
     /// microseconds per generated character. Allocates nothing.
     /// </summary>
     /// <exception cref="ArgumentException">A prime character is not in the vocabulary, or the temperature is not &gt; 0 and finite. Nothing is written.</exception>
-    public double Generate(Span<char> destination, float temperature, int seed, ReadOnlySpan<char> prime)
+    public double Generate(Span<Rune> destination, float temperature, int seed, ReadOnlySpan<char> prime)
     {
         if (!(temperature > 0) || !float.IsFinite(temperature))
             throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "Expected a finite temperature greater than 0.");
-        for (int i = 0; i < prime.Length; i++)
+        int unknown = _vocabulary.IndexOfUnknown(prime);
+        if (unknown >= 0)
         {
-            if (!_vocabulary.TryGetId(prime[i], out _))
-                throw new ArgumentException($"The prime character U+{(int)prime[i]:X4} '{prime[i]}' at index {i} is not in the vocabulary.", nameof(prime));
+            string what = Rune.DecodeFromUtf16(prime[unknown..], out Rune rune, out _) == System.Buffers.OperationStatus.Done
+                ? Vocabulary.Describe(rune) : $"U+{(int)prime[unknown]:X4} (an unpaired surrogate)";
+            throw new ArgumentException($"The prime character {what} at index {unknown} is not in the vocabulary.", nameof(prime));
         }
-        var random = new Random(seed);
+        var random = new SplitMix64(seed);
         _state.Reset();
         int token = 0;
         if (prime.IsEmpty)
         {
-            if (_vocabulary.TryGetId('\n', out int newline))
+            if (_vocabulary.TryGetId(new Rune('\n'), out int newline))
                 token = newline;
             Feed(token);
         }
         else
         {
-            foreach (char c in prime)
+            foreach (Rune rune in prime.EnumerateRunes())
             {
-                _vocabulary.TryGetId(c, out token);
+                _vocabulary.TryGetId(rune, out token);
                 Feed(token);
             }
         }
@@ -95,7 +101,7 @@ public sealed class TextSampler
         for (int i = 0; i < destination.Length; i++)
         {
             // The logits of the last fed character give the distribution of the next one.
-            token = Draw(_logits, inverseTemperature, random);
+            token = Draw(_logits, inverseTemperature, ref random);
             destination[i] = _vocabulary[token];
             if (i + 1 < destination.Length)
                 Feed(token);
@@ -111,7 +117,7 @@ public sealed class TextSampler
     }
 
     /// <summary>Draws an id from softmax(logits · inverseTemperature) by inverting the cumulative distribution; overwrites the logits.</summary>
-    private static int Draw(float[] logits, float inverseTemperature, Random random)
+    private static int Draw(float[] logits, float inverseTemperature, ref SplitMix64 random)
     {
         // Subtract the maximum before exp so nothing overflows; accumulate in double so the cumulative sum is exact enough
         // that the last class is reachable.
@@ -140,5 +146,21 @@ public sealed class TextSampler
                 return v;
         }
         return 0;
+    }
+
+    /// <summary>SplitMix64 (Steele, Lea and Flood 2014): a small, fast generator whose sequence is fixed by its seed; a struct, so reseeding allocates nothing.</summary>
+    private struct SplitMix64(int seed)
+    {
+        private ulong _state = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL);
+
+        /// <summary>A double uniform in [0, 1) with 53 random bits.</summary>
+        public double NextDouble()
+        {
+            ulong z = _state += 0x9E3779B97F4A7C15UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            z ^= z >> 31;
+            return (z >> 11) * (1.0 / (1UL << 53));
+        }
     }
 }

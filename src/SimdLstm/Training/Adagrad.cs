@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -66,6 +67,9 @@ public sealed class Adagrad : Optimizer
 
     /// <inheritdoc/>
     protected override void ResetState() => Array.Fill(_sum, InitialAccumulatorValue);
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<KeyValuePair<string, Memory<float>>> GetStateBuffers() => [new("sum", _sum)];
 
     private static void Update(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> sum, float negLr, float weightDecay, float epsilon)
     {

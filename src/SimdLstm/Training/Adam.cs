@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -56,6 +57,9 @@ public sealed class Adam : Optimizer
 
     /// <inheritdoc/>
     protected override void ResetState() => _state.Clear();
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<KeyValuePair<string, Memory<float>>> GetStateBuffers() => _state.Buffers;
 }
 
 /// <summary>
@@ -109,6 +113,9 @@ public sealed class AdamW : Optimizer
 
     /// <inheritdoc/>
     protected override void ResetState() => _state.Clear();
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<KeyValuePair<string, Memory<float>>> GetStateBuffers() => _state.Buffers;
 }
 
 /// <summary>The moment buffers and the update loop shared by <see cref="Adam"/> and <see cref="AdamW"/>.</summary>
@@ -142,6 +149,8 @@ internal sealed class AdamState
     public float Epsilon { get; }
 
     public float WeightDecay { get; }
+
+    public KeyValuePair<string, Memory<float>>[] Buffers => [new("exp_avg", _m), new("exp_avg_sq", _v)];
 
     public void Clear()
     {

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics.CodeAnalysis;
 
 namespace SimdLstm.Training;
@@ -65,6 +66,26 @@ public abstract class Optimizer
 
     /// <summary>The number of completed calls to <see cref="Step"/> since construction or the last <see cref="Reset"/> (PyTorch's <c>t</c>).</summary>
     public long StepCount { get; private set; }
+
+    /// <summary>
+    /// The optimiser's state buffers by PyTorch's names (Adam's <c>exp_avg</c> and <c>exp_avg_sq</c>, SGD's
+    /// <c>momentum_buffer</c>, Adagrad's <c>sum</c>), each <see cref="ParameterCount"/> long, as live views: saving them
+    /// with <see cref="StepCount"/> and writing them back before <see cref="Restore"/> resumes training exactly.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, Memory<float>>> StateBuffers => GetStateBuffers();
+
+    /// <summary>Sets <see cref="StepCount"/>, after the caller has written saved values into <see cref="StateBuffers"/>, to continue a saved run.</summary>
+    /// <param name="stepCount">The step count saved with the buffers; zero or more.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="stepCount"/> is negative.</exception>
+    public void Restore(long stepCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(stepCount);
+        StepCount = stepCount;
+    }
+
+    /// <summary>The state buffers for <see cref="StateBuffers"/>; none unless overridden.</summary>
+    /// <returns>Name and live memory of each buffer.</returns>
+    protected virtual IReadOnlyList<KeyValuePair<string, Memory<float>>> GetStateBuffers() => [];
 
     /// <summary>
     /// Applies one update: <paramref name="parameters"/> ← update(<paramref name="parameters"/>,

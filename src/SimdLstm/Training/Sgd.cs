@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -72,6 +73,10 @@ public sealed class Sgd : Optimizer
 
     /// <inheritdoc/>
     protected override void ResetState() => Array.Clear(_momentumBuffer);
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<KeyValuePair<string, Memory<float>>> GetStateBuffers() =>
+        Momentum == 0f ? [] : [new("momentum_buffer", _momentumBuffer)];
 
     // θ ← θ + (−γ)·(g + λθ). The λ term is skipped when λ = 0, as PyTorch does, so an infinite
     // parameter does not turn 0·∞ into NaN.

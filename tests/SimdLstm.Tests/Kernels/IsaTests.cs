@@ -6,27 +6,66 @@ using Xunit;
 namespace SimdLstm.Tests.Kernels;
 
 /// <summary>
-/// Proves that the ISA configuration requested through the runtime's environment switches is the
-/// one the tests actually run on, so a CI run "with AVX2 disabled" cannot silently test AVX2.
+/// Proves that the instruction set a test run claims to be on is the one the kernels actually use, so a CI run "with
+/// AVX2 disabled" cannot silently test AVX2, and a run with no switch at all is checked too (the processor's best path).
 /// </summary>
+/// <remarks>
+/// The claim is <c>SIMDLSTM_EXPECTED_ISA</c> (<c>native</c>, <c>vector128</c> or <c>scalar</c>), which <c>.ci/run</c> sets for
+/// each of its runs; CI without it fails. Elsewhere the claim is implied by the runtime's switches
+/// (<c>DOTNET_EnableHWIntrinsic=0</c> → scalar, <c>DOTNET_EnableAVX2=0</c> → vector128, neither → native).
+/// </remarks>
 public class IsaTests
 {
+    public const string Variable = "SIMDLSTM_EXPECTED_ISA";
+
     [Fact]
-    public void RequestedIsa_IsTheOneInUse()
+    public void ClaimedIsa_IsTheOneInUse()
     {
-        string? avx2 = Environment.GetEnvironmentVariable("DOTNET_EnableAVX2");
-        string? hw = Environment.GetEnvironmentVariable("DOTNET_EnableHWIntrinsic");
+        string? claimed = Environment.GetEnvironmentVariable(Variable);
+        string implied = Implied(Environment.GetEnvironmentVariable("DOTNET_EnableHWIntrinsic"), Environment.GetEnvironmentVariable("DOTNET_EnableAVX2"));
         TestContext.Current.TestOutputHelper?.WriteLine(
-            $"Vector256 accelerated: {Vector256.IsHardwareAccelerated}, Vector128 accelerated: {Vector128.IsHardwareAccelerated}, AVX2: {Avx2.IsSupported}, FMA: {Fma.IsSupported}");
-        if (hw == "0")
+            $"{Variable}={claimed ?? "(unset)"}, implied {implied}; Vector256 accelerated: {Vector256.IsHardwareAccelerated}, Vector128 accelerated: {Vector128.IsHardwareAccelerated}, AVX2: {Avx2.IsSupported}, FMA: {Fma.IsSupported}");
+        if (claimed is null)
         {
-            Assert.False(Vector128.IsHardwareAccelerated);
-            Assert.False(Vector256.IsHardwareAccelerated);
+            Assert.False(string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase),
+                $"CI must say which instruction set each test run is meant to be on ({Variable}).");
+            claimed = implied;
         }
-        else if (avx2 == "0")
+        Assert.Equal(implied, claimed); // the claim and the switches agree
+        AssertInUse(claimed);
+    }
+
+    [Theory]
+    [InlineData(null, null, "native")]
+    [InlineData(null, "0", "vector128")]
+    [InlineData("0", null, "scalar")]
+    [InlineData("0", "0", "scalar")]
+    [InlineData("1", "1", "native")]
+    public void Switches_ImplyTheIsa(string? hwIntrinsic, string? avx2, string expected) => Assert.Equal(expected, Implied(hwIntrinsic, avx2));
+
+    private static string Implied(string? hwIntrinsic, string? avx2) => hwIntrinsic == "0" ? "scalar" : avx2 == "0" ? "vector128" : "native";
+
+    private static void AssertInUse(string isa)
+    {
+        switch (isa)
         {
-            Assert.False(Vector256.IsHardwareAccelerated);
-            Assert.True(Vector128.IsHardwareAccelerated);
+            case "scalar":
+                Assert.False(Vector128.IsHardwareAccelerated, "claimed scalar, but Vector128 is accelerated");
+                Assert.False(Vector256.IsHardwareAccelerated, "claimed scalar, but Vector256 is accelerated");
+                break;
+            case "vector128":
+                Assert.True(Vector128.IsHardwareAccelerated, "claimed Vector128, but it is not accelerated");
+                Assert.False(Vector256.IsHardwareAccelerated, "claimed Vector128 only, but Vector256 is accelerated");
+                break;
+            case "native":
+                // Nothing switched off: the processor's best path. On x86 Vector256 is accelerated exactly with AVX2.
+                Assert.True(Vector128.IsHardwareAccelerated, "no switch set, but Vector128 is not accelerated");
+                if (X86Base.IsSupported)
+                    Assert.Equal(Avx2.IsSupported, Vector256.IsHardwareAccelerated);
+                break;
+            default:
+                Assert.Fail($"{Variable} must be native, vector128 or scalar but is '{isa}'.");
+                break;
         }
     }
 }

@@ -1,12 +1,18 @@
 using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using SimdLstm.Text;
 using SimdLstm.Training;
 using Xunit;
 
 namespace SimdLstm.Tests.Readme;
 
 /// <summary>
-/// The code examples of README.md, compiled and run, so the README cannot drift from the API. Each test also checks the
-/// example does what the README says it does.
+/// The code examples of README.md and of the package's README (src/SimdLstm/README.md), compiled and run. Each example
+/// is written once here between <c>// --- README: … ---</c> and <c>// --- end ---</c>; a test reads both README files
+/// and fails unless each holds exactly that code (its <c>using</c> lines aside), so neither README can drift from the API.
+/// Each test also checks the example does what the README says it does.
 /// </summary>
 public class ReadmeExampleTests
 {
@@ -86,5 +92,101 @@ public class ReadmeExampleTests
         // The cycle is deterministic, so a working model drives the loss from ln 5 ≈ 1.61 far down.
         Assert.True(first > 1.3f, $"initial loss {first}");
         Assert.True(loss < 0.1f, $"loss after 60 steps {loss}");
+    }
+
+    [Fact]
+    public void TrainerExample_LowersTheLoss_AndTheCheckpointLoadsBack()
+    {
+        string corpusText = string.Concat(Enumerable.Repeat("the cat sat on the mat. the dog sat on the log.\n", 40));
+        string path = Path.Combine(Path.GetTempPath(), "simdlstm-readme-" + Guid.NewGuid().ToString("N") + ".safetensors");
+        try
+        {
+#pragma warning disable xUnit1051 // the README's code takes no cancellation token
+            // --- README: training with SequenceTrainer ---
+            Vocabulary vocabulary = Vocabulary.FromText(corpusText);      // one id per Unicode character
+            int[] ids = vocabulary.Encode(corpusText);
+            int split = ids.Length * 9 / 10;                              // the last 10 % for validation
+            var model = new SequenceModel(RecurrentOptions.Lstm(vocabulary.Count, hiddenSize: 64), vocabulary.Count, seed: 1);
+            var trainer = new SequenceTrainer(model, new Adam(model.Parameters.Length, 2e-3f), ids.AsMemory(0, split), ids.AsMemory(split),
+                new SequenceTrainerOptions { SequenceLength = 32, BatchSize = 8, EvaluateEvery = 100 });
+            TrainingSummary summary = trainer.Train(steps: 300);
+            ModelCheckpoint.Save(path, model, vocabulary);                // safetensors, PyTorch's names
+            LoadedModel loaded = ModelCheckpoint.Load(path);
+            string text = new TextSampler(loaded.Model, loaded.Vocabulary!).Generate(200, temperature: 0.8f, seed: 1, prime: "the ").Text;
+            // --- end ---
+#pragma warning restore xUnit1051
+
+            Assert.True(summary.ValidationCurve[^1].Loss < summary.ValidationCurve[0].Loss - 1, $"{summary.ValidationCurve[0].Loss} -> {summary.ValidationCurve[^1].Loss}");
+            Assert.Equal(200, text.Length);
+            Assert.Equal(model.Parameters.Span.ToArray(), loaded.Model.Parameters.Span.ToArray());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    public static TheoryData<string> Readmes => new() { "README.md", "src/SimdLstm/README.md" };
+
+    [Theory]
+    [MemberData(nameof(Readmes))]
+    public void EveryExampleHere_IsInTheReadme_Verbatim(string readme)
+    {
+        string root = SimdLstm.Tests.Architecture.LayeringTests.RepositoryRoot();
+        string[] source = File.ReadAllLines(Path.Combine(root, "tests", "SimdLstm.Tests", "Readme", "ReadmeExampleTests.cs"));
+        List<string[]> blocks = CodeBlocks(File.ReadAllLines(Path.Combine(root, readme)));
+        int examples = 0;
+        for (int i = 0; i < source.Length; i++)
+        {
+            string line = source[i].Trim();
+            if (!line.StartsWith("// --- README: ", StringComparison.Ordinal))
+                continue;
+            string name = line["// --- README: ".Length..^" ---".Length];
+            int end = Array.FindIndex(source, i + 1, l => l.Trim() == "// --- end ---");
+            Assert.True(end > i, $"example '{name}' has no end marker");
+            string[] example = Dedent(source[(i + 1)..end]);
+            examples++;
+            Assert.True(blocks.Any(b => b.SequenceEqual(example)),
+                $"{readme} has no csharp block equal to the example '{name}' of {nameof(ReadmeExampleTests)} (its using lines aside):{Environment.NewLine}{string.Join(Environment.NewLine, example)}");
+        }
+        Assert.Equal(3, examples);
+    }
+
+    [Fact]
+    public void PackageReadme_IsItsOwn_WithNoLinksThatCannotResolveOnAPackagePage()
+    {
+        string root = SimdLstm.Tests.Architecture.LayeringTests.RepositoryRoot();
+        string project = File.ReadAllText(Path.Combine(root, "src", "SimdLstm", "SimdLstm.csproj"));
+        Assert.Contains("<None Include=\"README.md\" Pack=\"true\" PackagePath=\"/\" />", project, StringComparison.Ordinal); // src/SimdLstm/README.md, not the repository's
+        Assert.DoesNotContain("../../README.md", project, StringComparison.Ordinal);
+        string readme = File.ReadAllText(Path.Combine(root, "src", "SimdLstm", "README.md"));
+        foreach (System.Text.RegularExpressions.Match link in System.Text.RegularExpressions.Regex.Matches(readme, @"\]\(([^)]*)\)"))
+            Assert.StartsWith("https://", link.Groups[1].Value, StringComparison.Ordinal);
+        Assert.Contains("dotnet add package SimdLstm", readme, StringComparison.Ordinal);
+        Assert.DoesNotContain("SimdLstm.Cli --", readme, StringComparison.Ordinal); // no command-line instructions
+    }
+
+    /// <summary>The csharp blocks of a Markdown file, without using lines and blank edges.</summary>
+    private static List<string[]> CodeBlocks(string[] lines)
+    {
+        var blocks = new List<string[]>();
+        for (int i = 0; i < lines.Length; i++)
+        {
+            if (lines[i].Trim() != "```csharp")
+                continue;
+            int end = Array.FindIndex(lines, i + 1, l => l.Trim() == "```");
+            string[] block = lines[(i + 1)..end].Where(l => !l.StartsWith("using ", StringComparison.Ordinal)).ToArray();
+            blocks.Add(Dedent(block));
+            i = end;
+        }
+        return blocks;
+    }
+
+    /// <summary>Lines without their common indentation, trailing spaces and blank first and last lines.</summary>
+    private static string[] Dedent(string[] lines)
+    {
+        var trimmed = lines.Select(l => l.TrimEnd()).SkipWhile(l => l.Length == 0).Reverse().SkipWhile(l => l.Length == 0).Reverse().ToArray();
+        int indent = trimmed.Where(l => l.Length > 0).Select(l => l.Length - l.TrimStart().Length).DefaultIfEmpty(0).Min();
+        return trimmed.Select(l => l.Length == 0 ? l : l[indent..]).ToArray();
     }
 }
