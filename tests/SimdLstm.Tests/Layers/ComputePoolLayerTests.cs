@@ -127,9 +127,9 @@ public class ComputePoolLayerTests(ComputePools pools) : IClassFixture<ComputePo
         var lstm = new RecurrentLayer(RecurrentOptions.Lstm(inputSize: 8, hiddenSize: 16), seed: 42);
         float[] input = Random(steps * batch * 8, 1), pooled = new float[steps * batch * 16], single = new float[pooled.Length];
 
-        // --- README: several threads ---
+        // --- README.md: several threads ---
         using var pool = new ComputePool(threadCount: 2);
-        RecurrentWorkspace workspace = lstm.CreateWorkspace(maxSteps: steps, maxBatch: batch, pool);
+        RecurrentWorkspace workspace = lstm.CreateWorkspace(maxSteps: steps, maxBatch: batch, pool);  // or model.CreateWorkspace(steps, batch, pool)
         // --- end ---
 
         lstm.Forward(input, steps, lstm.CreateState(batch), workspace, pooled);

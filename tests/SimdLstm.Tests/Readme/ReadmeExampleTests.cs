@@ -10,11 +10,13 @@ namespace SimdLstm.Tests.Readme;
 
 /// <summary>
 /// The code examples of README.md and of the package's README (src/SimdLstm/README.md), compiled and run. Each example
-/// is written once here between <c>// --- README: … ---</c> and <c>// --- end ---</c>; a test reads both README files
-/// and fails unless each holds exactly that code (its <c>using</c> lines aside), so neither README can drift from the API.
-/// Each test also checks the example does what the README says it does.
+/// is written once in a test, between <c>// --- README: … ---</c> (in both READMEs) or <c>// --- README.md: … ---</c>
+/// (in the repository's only) and <c>// --- end ---</c>, in any test file of the repository; a test reads the README
+/// files and fails unless each holds exactly that code (its <c>using</c> directives aside) and every C# block of a README
+/// is one of the examples, so no README can drift from the API. Each test also checks the example does what the README
+/// says it does.
 /// </summary>
-public class ReadmeExampleTests
+public partial class ReadmeExampleTests
 {
     [Fact]
     public void StreamingExample_RunsAndAllocatesNothingPerStep()
@@ -130,26 +132,41 @@ public class ReadmeExampleTests
 
     [Theory]
     [MemberData(nameof(Readmes))]
-    public void EveryExampleHere_IsInTheReadme_Verbatim(string readme)
+    public void EveryExampleHere_IsInTheReadme_Verbatim_AndEveryBlockThereIsAnExample(string readme)
     {
         string root = SimdLstm.Tests.Architecture.LayeringTests.RepositoryRoot();
-        string[] source = File.ReadAllLines(Path.Combine(root, "tests", "SimdLstm.Tests", "Readme", "ReadmeExampleTests.cs"));
         List<string[]> blocks = CodeBlocks(File.ReadAllLines(Path.Combine(root, readme)));
-        int examples = 0;
-        for (int i = 0; i < source.Length; i++)
+        var examples = new List<(string Name, string[] Code)>();
+        foreach (string file in Directory.EnumerateFiles(Path.Combine(root, "tests"), "*.cs", SearchOption.AllDirectories))
         {
-            string line = source[i].Trim();
-            if (!line.StartsWith("// --- README: ", StringComparison.Ordinal))
+            if (file.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                || file.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
                 continue;
-            string name = line["// --- README: ".Length..^" ---".Length];
-            int end = Array.FindIndex(source, i + 1, l => l.Trim() == "// --- end ---");
-            Assert.True(end > i, $"example '{name}' has no end marker");
-            string[] example = Dedent(source[(i + 1)..end]);
-            examples++;
-            Assert.True(blocks.Any(b => b.SequenceEqual(example)),
-                $"{readme} has no csharp block equal to the example '{name}' of {nameof(ReadmeExampleTests)} (its using lines aside):{Environment.NewLine}{string.Join(Environment.NewLine, example)}");
+            string[] source = File.ReadAllLines(file);
+            for (int i = 0; i < source.Length; i++)
+            {
+                string line = source[i].Trim();
+                bool both = line.StartsWith("// --- README: ", StringComparison.Ordinal);
+                bool repositoryOnly = line.StartsWith("// --- README.md: ", StringComparison.Ordinal);
+                if (!both && !(repositoryOnly && readme == "README.md"))
+                    continue;
+                string name = line[(both ? "// --- README: ".Length : "// --- README.md: ".Length)..^" ---".Length];
+                int end = Array.FindIndex(source, i + 1, l => l.Trim() == "// --- end ---");
+                Assert.True(end > i, $"example '{name}' of {file} has no end marker");
+                examples.Add((name, Dedent(source[(i + 1)..end])));
+            }
         }
-        Assert.Equal(3, examples);
+        Assert.Contains(examples, e => e.Name == "streaming inference"); // the scan sees the examples it is meant to check
+        foreach ((string name, string[] example) in examples)
+        {
+            Assert.True(blocks.Any(b => b.SequenceEqual(example)),
+                $"{readme} has no csharp block equal to the example '{name}' (its using directives aside):{Environment.NewLine}{string.Join(Environment.NewLine, example)}");
+        }
+        foreach (string[] block in blocks)
+        {
+            Assert.True(examples.Any(e => e.Code.SequenceEqual(block)),
+                $"a csharp block of {readme} is no example compiled by a test:{Environment.NewLine}{string.Join(Environment.NewLine, block)}");
+        }
     }
 
     [Fact]
@@ -175,12 +192,16 @@ public class ReadmeExampleTests
             if (lines[i].Trim() != "```csharp")
                 continue;
             int end = Array.FindIndex(lines, i + 1, l => l.Trim() == "```");
-            string[] block = lines[(i + 1)..end].Where(l => !l.StartsWith("using ", StringComparison.Ordinal)).ToArray();
+            string[] block = lines[(i + 1)..end].Where(l => !UsingDirective().IsMatch(l)).ToArray();
             blocks.Add(Dedent(block));
             i = end;
         }
         return blocks;
     }
+
+    // `using SimdLstm;`, not `using var pool = …`.
+    [System.Text.RegularExpressions.GeneratedRegex(@"^using [A-Za-z0-9_.]+;\s*$")]
+    private static partial System.Text.RegularExpressions.Regex UsingDirective();
 
     /// <summary>Lines without their common indentation, trailing spaces and blank first and last lines.</summary>
     private static string[] Dedent(string[] lines)
