@@ -21,9 +21,10 @@ public sealed record LoadedModel(SequenceModel Model, Vocabulary? Vocabulary, IR
 /// Metadata keys (all values strings, as the format requires): <c>format</c> = <see cref="FormatName"/>, <c>cell</c>
 /// (<c>lstm</c>, <c>gru</c> or <c>rnn</c>), <c>input_size</c>, <c>hidden_size</c>, <c>num_layers</c>, <c>bias</c> (<c>true</c>/<c>false</c>),
 /// <c>nonlinearity</c> (<c>tanh</c>/<c>relu</c>), <c>bidirectional</c> (<c>true</c>/<c>false</c>), <c>proj_size</c>,
-/// <c>dropout</c>, <c>output_size</c>, optionally <c>vocabulary</c> (<see cref="Vocabulary.Serialize"/>), and each
-/// hyper-parameter as <c>hp.NAME</c>. <c>bidirectional</c>, <c>proj_size</c> and <c>dropout</c> are optional on load
-/// (false, 0 and 0), so checkpoints written before they existed still load.
+/// <c>dropout</c>, <c>output_size</c>, <c>num_embeddings</c> for a model with an embedding (its <c>embedding.weight</c> is
+/// [num_embeddings, input_size]), optionally <c>vocabulary</c> (<see cref="Vocabulary.Serialize"/>), and each
+/// hyper-parameter as <c>hp.NAME</c>. <c>bidirectional</c>, <c>proj_size</c>, <c>dropout</c> and <c>num_embeddings</c>
+/// are optional on load (false, 0, 0 and none), so checkpoints written before they existed still load.
 /// </para>
 /// <para>
 /// Loading rebuilds the shape from the metadata and then requires exactly the model's tensors (with
@@ -50,7 +51,7 @@ public static class ModelCheckpoint
     {
         ArgumentNullException.ThrowIfNull(model);
         if (vocabulary is not null)
-            Guard.Length(vocabulary.Count, model.Options.InputSize, nameof(vocabulary));
+            Guard.Length(vocabulary.Count, model.VocabularySize > 0 ? model.VocabularySize : model.Options.InputSize, nameof(vocabulary));
         var writer = new SafeTensorsWriter();
         RecurrentOptions o = model.Options;
         writer.AddMetadata("format", FormatName)
@@ -64,6 +65,8 @@ public static class ModelCheckpoint
             .AddMetadata("proj_size", Text(o.ProjectionSize))
             .AddMetadata("dropout", o.Dropout.ToString("R", CultureInfo.InvariantCulture))
             .AddMetadata("output_size", Text(model.OutputSize));
+        if (model.VocabularySize > 0)
+            writer.AddMetadata("num_embeddings", Text(model.VocabularySize));
         if (vocabulary is not null)
             writer.AddMetadata("vocabulary", vocabulary.Serialize());
         if (hyperParameters is not null)
@@ -131,7 +134,7 @@ public static class ModelCheckpoint
     public static LoadedModel Load(SafeTensorsFile file, bool allowNonFiniteWeights = false)
     {
         ArgumentNullException.ThrowIfNull(file);
-        (RecurrentOptions options, int outputSize) = ReadArchitecture(file);
+        (RecurrentOptions options, int outputSize, int embeddings) = ReadArchitecture(file);
         IReadOnlyDictionary<string, string> metadata = file.Metadata;
         Vocabulary? vocabulary = null;
         if (metadata.TryGetValue("vocabulary", out string? serialized))
@@ -144,12 +147,13 @@ public static class ModelCheckpoint
             {
                 throw new SafeTensorsFormatException($"Checkpoint metadata 'vocabulary' is invalid: {e.Message}", e);
             }
-            if (vocabulary.Count != options.InputSize)
-                throw new SafeTensorsFormatException($"Checkpoint vocabulary has {vocabulary.Count} characters; expected input_size = {options.InputSize}.");
+            int tokens = embeddings > 0 ? embeddings : options.InputSize;
+            if (vocabulary.Count != tokens)
+                throw new SafeTensorsFormatException($"Checkpoint vocabulary has {vocabulary.Count} characters; expected {(embeddings > 0 ? "num_embeddings" : "input_size")} = {tokens}.");
         }
 
         // Every tensor's name, shape and dtype agree with the file now, so this buffer is no larger than the file's data.
-        var parameters = new ParameterBuffer(SequenceModel.Layout(options, outputSize));
+        var parameters = new ParameterBuffer(SequenceModel.Layout(options, outputSize, embeddings));
         foreach (ParameterTensor tensor in parameters.Tensors)
         {
             Span<float> values = parameters.Span.Slice(tensor.Offset, tensor.Length);
@@ -172,7 +176,7 @@ public static class ModelCheckpoint
         SequenceModel model;
         try
         {
-            model = new SequenceModel(options, outputSize, parameters);
+            model = new SequenceModel(options, outputSize, parameters, embeddings);
         }
         catch (ArgumentException e)
         {
@@ -186,7 +190,7 @@ public static class ModelCheckpoint
     /// (count, names, shapes, dtypes) without allocating anything proportional to the claimed sizes.
     /// </summary>
     /// <exception cref="SafeTensorsFormatException">The metadata is missing or invalid, or disagrees with the tensors.</exception>
-    internal static (RecurrentOptions Options, int OutputSize) ReadArchitecture(SafeTensorsFile file)
+    internal static (RecurrentOptions Options, int OutputSize, int Embeddings) ReadArchitecture(SafeTensorsFile file)
     {
         IReadOnlyDictionary<string, string> metadata = file.Metadata;
         string format = Required(metadata, "format");
@@ -220,6 +224,11 @@ public static class ModelCheckpoint
             && (!float.TryParse(dropoutText, NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out dropout) || !(dropout >= 0f && dropout <= 1f)))
             throw new SafeTensorsFormatException($"Checkpoint metadata 'dropout' is '{Quote(dropoutText)}'; expected a probability in [0, 1].");
 
+        int embeddings = 0;
+        if (metadata.TryGetValue("num_embeddings", out string? embeddingsText)
+            && (!int.TryParse(embeddingsText, NumberStyles.None, CultureInfo.InvariantCulture, out embeddings) || embeddings < 1))
+            throw new SafeTensorsFormatException($"Checkpoint metadata 'num_embeddings' is '{Quote(embeddingsText)}'; expected a positive integer.");
+
         RecurrentOptions options;
         try
         {
@@ -233,10 +242,10 @@ public static class ModelCheckpoint
         // The tensor count first, in long: metadata can claim a hundred million layers, and the layout is only walked as far
         // as the file's own tensors go.
         long perUnit = 2 + (bias ? 2 : 0) + (projSize > 0 ? 1 : 0);
-        long expectedCount = (long)options.StateLayers * perUnit + 2;
+        long expectedCount = (long)options.StateLayers * perUnit + 2 + (embeddings > 0 ? 1 : 0);
         string described = $"a {Required(metadata, "cell")} model of {layers} layer(s)";
         var expected = new HashSet<string>(StringComparer.Ordinal);
-        foreach ((string name, int[] shape) in SequenceModel.Layout(options, outputSize))
+        foreach ((string name, int[] shape) in SequenceModel.Layout(options, outputSize, embeddings))
         {
             if (!file.TryGetTensor(name, out SafeTensorInfo? info))
                 throw new SafeTensorsFormatException($"Checkpoint is missing tensor '{name}' of shape {ShapeText(shape)} ({described} has {expectedCount} tensors, the file {file.Tensors.Count}).");
@@ -253,7 +262,7 @@ public static class ModelCheckpoint
             if (!expected.Contains(info.Name))
                 throw new SafeTensorsFormatException($"Checkpoint has unexpected tensor '{Quote(info.Name)}' {ShapeText(info.Shape)}; {described} has none of that name.");
         }
-        return (options, outputSize);
+        return (options, outputSize, embeddings);
     }
 
     /// <summary>The <c>cell</c> metadata value: PyTorch's module name in lower case (<c>nn.LSTM</c> → <c>lstm</c>).</summary>

@@ -127,7 +127,7 @@ public sealed class CheckpointAdversarialTests : IDisposable
             Assert.Equal([24L, 6L], ih.Shape.ToArray()); // layer 1 takes both directions' projected h: 2·P inputs
         }
 
-        (RecurrentOptions read, int outputSize) = ModelCheckpoint.ReadArchitecture(file);
+        (RecurrentOptions read, int outputSize, _) = ModelCheckpoint.ReadArchitecture(file);
         Assert.Equal(options, read);
         Assert.Equal(5, outputSize);
     }
