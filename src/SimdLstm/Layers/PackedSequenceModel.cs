@@ -41,6 +41,7 @@ public sealed class PackedSequenceModel
     public Embedding? Embedding { get; }
 
     /// <summary>Retakes the copy from the model's current weights, in place and without allocating; not thread-safe against concurrent steps.</summary>
+    /// <remarks>Allocation-free, so a sampler may refresh before every generation.</remarks>
     public void Refresh()
     {
         Recurrent.Refresh(Model.Recurrent.Weights);
@@ -95,8 +96,8 @@ public sealed class PackedSequenceModel
 
     private void CopyHead()
     {
-        foreach ((string name, _) in Linear.Layout(Model.Options.OutputSize, Model.OutputSize, SequenceModel.HeadPrefix))
-            Model.Parameters[name].Span.CopyTo(_headWeights[name].Span);
+        Model.Head.Weight.CopyTo(Head.Weight);
+        Model.Head.Bias.CopyTo(Head.Bias);
         if (_embeddingWeights is not null)
             Model.Embedding!.Weight.CopyTo(Embedding!.Weight);
     }

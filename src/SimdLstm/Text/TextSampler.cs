@@ -22,27 +22,29 @@ public sealed record SampleResult(string Text, double MicrosecondsPerCharacter);
 /// </remarks>
 public sealed class TextSampler
 {
-    private readonly SequenceModel _model;
+    private readonly PackedSequenceModel _model;
     private readonly Vocabulary _vocabulary;
     private readonly RecurrentState _state;
-    private readonly SequenceModelWorkspace _workspace;
+    private readonly PackedSequenceModelWorkspace _workspace;
     private readonly float[] _logits;
     private readonly int[] _token = new int[1];
 
     /// <summary>Creates a sampler.</summary>
-    /// <param name="model">A model whose input and output sizes both equal the vocabulary size.</param>
+    /// <param name="model">A model whose tokens (its input size, or its embedding's size) and output size both equal the
+    /// vocabulary size. The sampler steps a packed inference copy of it (<see cref="SequenceModel.Pack"/>), taken again
+    /// from the model's current weights at the start of every generation, so it samples what the model is now.</param>
     /// <param name="vocabulary">Maps ids to characters.</param>
     /// <exception cref="ArgumentException">The model's sizes do not match the vocabulary.</exception>
     public TextSampler(SequenceModel model, Vocabulary vocabulary)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(vocabulary);
-        Guard.Length(model.Options.InputSize, vocabulary.Count, nameof(model));
+        Guard.Length(model.VocabularySize > 0 ? model.VocabularySize : model.Options.InputSize, vocabulary.Count, nameof(model));
         Guard.Length(model.OutputSize, vocabulary.Count, nameof(model));
-        _model = model;
+        _model = model.Pack();
         _vocabulary = vocabulary;
-        _state = model.CreateState(1);
-        _workspace = model.CreateWorkspace(1, 1);
+        _state = _model.CreateState(1);
+        _workspace = _model.CreateWorkspace(1);
         _logits = new float[vocabulary.Count];
     }
 
@@ -79,6 +81,7 @@ public sealed class TextSampler
             throw new ArgumentException($"The prime character {what} at index {unknown} is not in the vocabulary.", nameof(prime));
         }
         var random = new SplitMix64(seed);
+        _model.Refresh(); // the model may have trained since the last call
         _state.Reset();
         int token = 0;
         if (prime.IsEmpty)
