@@ -14,6 +14,15 @@
 #                                        beyond the measured noise. The new run goes to a temporary folder and does
 #                                        not replace the committed results.
 #   bench/run.sh --noise-floor 0.05      smallest relative change --compare treats as real (default 0.05)
+#   bench/run.sh --shapes-only           only the sequence-shape cases (bidirectional, per-stream lengths: ours, ONNX
+#                                        Runtime's and libtorch's, one thread) with the hardware limit; the page goes to
+#                                        bench/results/sequence-shapes/ unless --out says otherwise, never over the
+#                                        committed full page
+#   bench/run.sh --out DIR               write the page to DIR/<cpu-model-slug>.md and the raw exports to
+#                                        DIR/<cpu-model-slug>/ (default bench/results)
+#
+# The sequence-shape cases (…SequenceShapeBench, and the peers' …BidirectionalBench) run in a summary of their own after
+# the cell cases; with --quick their iterations are 250 ms instead of 500 ms, which keeps the 110 cases near 10 minutes.
 #
 # Nothing is pinned: pinned to one core, the runtime's background JIT thread (which moves hot methods to optimised code)
 # shares that core with the benchmark and gets too little of it, so some cases were measured on unoptimised code (10x
@@ -27,7 +36,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-quick=0 peers=1 compare="" sizes="" notes="" floor=0.05
+quick=0 peers=1 compare="" sizes="" notes="" floor=0.05 shapes_only=0 outdir=""
 command="bench/run.sh $*"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -37,7 +46,9 @@ while [ $# -gt 0 ]; do
     --notes) notes=$2; shift ;;
     --compare) compare=$2; shift ;;
     --noise-floor) floor=$2; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --shapes-only) shapes_only=1 ;;
+    --out) outdir=$2; shift ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -49,8 +60,12 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: *//' || true)
 slug=$(echo "$cpu" | tr 'A-Z' 'a-z' | sed -E 's/\((r|tm)\)//g; s/[^a-z0-9]+/-/g; s/^-+|-+$//g')
 
 raw_two=()
+raw_shapes=()
 job=()
 [ "$quick" -eq 1 ] && job=(--job short)
+shapes_job=("${job[@]}")
+[ "$quick" -eq 1 ] && shapes_job+=(--iterationTime 250)
+[ -n "$outdir" ] || { [ "$shapes_only" -eq 1 ] && outdir=bench/results/sequence-shapes || outdir=bench/results; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/simdlstm-bench.XXXXXX")
 echo "== results of this run: $work"
@@ -59,12 +74,22 @@ echo "== build"
 dotnet build -c Release bench/SimdLstm.Benchmarks -v quiet -nologo
 bench_dll=bench/SimdLstm.Benchmarks/bin/Release/net10.0/SimdLstm.Benchmarks.dll
 
-echo "== SimdLstm and the hardware limit (one thread, unpinned)"
-# --join puts every class in one summary, so the limit columns can see the bandwidth and FMA cases. The one-thread cases
-# only: the 2-thread cases (…TwoThreads) run next, in their own summary.
-dotnet "$bench_dll" --filter '*Bench.Step' '*Bench.LayerStep' '*Bench.Sequence' '*Bench.LayerSequence' '*Bench.Train' \
-  '*BandwidthBench*' '*FmaPeakBench*' --join "${job[@]}" --artifacts "$work/ours"
-if [ "$(nproc)" -gt 1 ]; then
+if [ "$shapes_only" -eq 1 ]; then
+  echo "== the hardware limit (one thread, unpinned)"
+  dotnet "$bench_dll" --filter '*BandwidthBench*' '*FmaPeakBench*' --join "${job[@]}" --artifacts "$work/ours"
+else
+  echo "== SimdLstm and the hardware limit (one thread, unpinned)"
+  # --join puts every class in one summary, so the limit columns can see the bandwidth and FMA cases. The one-thread cases
+  # only: the 2-thread cases (…TwoThreads) run next, in their own summary.
+  dotnet "$bench_dll" --filter '*Bench.Step' '*Bench.LayerStep' '*Bench.Sequence' '*Bench.LayerSequence' '*Bench.Train' \
+    '*BandwidthBench*' '*FmaPeakBench*' --join "${job[@]}" --artifacts "$work/ours"
+fi
+echo "== SimdLstm sequence shapes (one thread, unpinned)"
+# With the FMA case in the summary, the limit column of the B = 16 cases (FMA-bound) is filled; the page takes the
+# bandwidth of the summary above.
+dotnet "$bench_dll" --filter '*SequenceShapeBench*' '*FmaPeakBench*' --join "${shapes_job[@]}" --artifacts "$work/ours-shapes" \
+  && raw_shapes=("$work/ours-shapes") || echo "sequence-shape cases failed; continuing"
+if [ "$shapes_only" -eq 0 ] && [ "$(nproc)" -gt 1 ]; then
   echo "== SimdLstm on 2 threads"
   dotnet "$bench_dll" --filter '*Bench.*TwoThreads' --join "${job[@]}" --artifacts "$work/ours-two-threads" \
     && raw_two=("$work/ours-two-threads") || echo "2-thread cases failed; continuing"
@@ -83,11 +108,19 @@ if [ "$peers" -eq 1 ]; then
     dotnet build -c Release --no-restore bench/SimdLstm.Benchmarks.Peers -v quiet -nologo
     peers_dll=bench/SimdLstm.Benchmarks.Peers/bin/Release/net10.0/SimdLstm.Benchmarks.Peers.dll
     # Each run checks every peer first (exit 3: a peer disagrees with SimdLstm, nothing of it was timed).
+    # The cell classes, then the sequence-shape classes (each run checks only the peers its filter selects).
+    if [ "$shapes_only" -eq 0 ]; then
+      rc=0
+      SIMDLSTM_TORCH_THREADS=1 dotnet "$peers_dll" --filter '*OnnxRuntimeBench*' '*OnnxRuntimeGruBench*' '*TorchBench*' '*TorchGruBench*' \
+        --join "${job[@]}" --artifacts "$work/peers-one-core" || rc=$?
+      [ "$rc" -eq 3 ] && { echo "run.sh: a peer disagrees with SimdLstm (see above); stopping" >&2; exit 3; }
+      [ "$rc" -eq 0 ] && peer_dirs+=("$work/peers-one-core") || echo "peers (one core) failed; continuing"
+    fi
     rc=0
-    SIMDLSTM_TORCH_THREADS=1 dotnet "$peers_dll" --filter '*' --join "${job[@]}" --artifacts "$work/peers-one-core" || rc=$?
+    dotnet "$peers_dll" --filter '*BidirectionalBench*' --join "${shapes_job[@]}" --artifacts "$work/peers-shapes" || rc=$?
     [ "$rc" -eq 3 ] && { echo "run.sh: a peer disagrees with SimdLstm (see above); stopping" >&2; exit 3; }
-    [ "$rc" -eq 0 ] && peer_dirs+=("$work/peers-one-core") || echo "peers (one core) failed; continuing"
-    if [ "$(nproc)" -gt 1 ]; then
+    [ "$rc" -eq 0 ] && peer_dirs+=("$work/peers-shapes") || echo "peers (sequence shapes) failed; continuing"
+    if [ "$shapes_only" -eq 0 ] && [ "$(nproc)" -gt 1 ]; then
       rc=0
       SIMDLSTM_TORCH_THREADS=all dotnet "$peers_dll" --filter '*TorchBench*' '*TorchGruBench*' --join "${job[@]}" \
         --artifacts "$work/peers-all-cores" || rc=$?
@@ -99,7 +132,7 @@ if [ "$peers" -eq 1 ]; then
   fi
 fi
 
-raw_dirs=("$work/ours" "${raw_two[@]}" "${peer_dirs[@]}")
+raw_dirs=("$work/ours" "${raw_shapes[@]}" "${raw_two[@]}" "${peer_dirs[@]}")
 if [ -n "$compare" ]; then
   old=$compare
   case "$old" in *.md) old="${old%.md}" ;; esac
@@ -109,7 +142,7 @@ if [ -n "$compare" ]; then
   exit $?
 fi
 
-out=bench/results/$slug
+out=$outdir/$slug
 rm -rf "$out"; mkdir -p "$out"
 for d in "${raw_dirs[@]}"; do
   name=$(basename "$d")
@@ -120,5 +153,5 @@ done
 peer_args=()
 for f in "$out"/peers-*-report-full.json; do [ -f "$f" ] && peer_args+=("$f"); done
 dotnet "$bench_dll" report --ours "$out"/ours*-report-full.json ${peer_args[@]:+--peers "${peer_args[@]}"} \
-  --command "$command" --notes "$notes" --out "bench/results/$slug.md"
-echo "== wrote bench/results/$slug.md and $out/"
+  --command "$command" --notes "$notes" --out "$outdir/$slug.md"
+echo "== wrote $outdir/$slug.md and $out/"

@@ -111,3 +111,117 @@ internal sealed class OnnxRuntimePeer : IDisposable
         _session.Dispose();
     }
 }
+
+/// <summary>
+/// An ONNX Runtime session over one LSTM or GRU node (one or two directions) for a pass of T steps over B streams with
+/// per-stream lengths (<c>sequence_lens</c>), from a zero state, single-threaded; every input and output is bound to a
+/// preallocated array. The initial state is an input that nothing writes, so it stays zero from run to run.
+/// </summary>
+internal sealed class OnnxRuntimeSequencePeer : IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions = new();
+    private readonly OrtValue[] _inputs;
+    private readonly OrtValue[] _outputs;
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
+
+    public OnnxRuntimeSequencePeer(RecurrentParameters weights, int steps, ReadOnlySpan<int> lengths)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        int inputSize = weights.Options.InputSize, h = weights.Options.HiddenSize, d = weights.Options.NumDirections, batch = lengths.Length;
+        bool lstm = weights.Options.HasCellState;
+        Steps = steps;
+        Batch = batch;
+        Directions = d;
+        HiddenSize = h;
+        Input = new float[steps * batch * inputSize];
+        Lengths = lengths.ToArray();
+        Output = new float[steps * d * batch * h];
+        Hidden = new float[d * batch * h];
+        Cell = lstm ? new float[d * batch * h] : [];
+
+        using var options = new SessionOptions
+        {
+            IntraOpNumThreads = 1,
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        };
+        _session = new InferenceSession(OnnxModel.For(weights, steps, batch, sequenceLengths: true), options);
+
+        OrtValue x = OrtValue.CreateTensorValueFromMemory(Input, [steps, batch, inputSize]);
+        OrtValue lens = OrtValue.CreateTensorValueFromMemory(Lengths, [batch]);
+        OrtValue h0 = OrtValue.CreateTensorValueFromMemory(new float[d * batch * h], [d, batch, h]);
+        OrtValue y = OrtValue.CreateTensorValueFromMemory(Output, [steps, d, batch, h]);
+        OrtValue yh = OrtValue.CreateTensorValueFromMemory(Hidden, [d, batch, h]);
+        if (lstm)
+        {
+            OrtValue c0 = OrtValue.CreateTensorValueFromMemory(new float[d * batch * h], [d, batch, h]);
+            OrtValue yc = OrtValue.CreateTensorValueFromMemory(Cell, [d, batch, h]);
+            _inputs = [x, lens, h0, c0];
+            _inputNames = ["X", "sequence_lens", "initial_h", "initial_c"];
+            _outputs = [y, yh, yc];
+            _outputNames = ["Y", "Y_h", "Y_c"];
+        }
+        else
+        {
+            _inputs = [x, lens, h0];
+            _inputNames = ["X", "sequence_lens", "initial_h"];
+            _outputs = [y, yh];
+            _outputNames = ["Y", "Y_h"];
+        }
+    }
+
+    public int Steps { get; }
+
+    public int Batch { get; }
+
+    public int Directions { get; }
+
+    public int HiddenSize { get; }
+
+    /// <summary>X, [T, B, I].</summary>
+    public float[] Input { get; }
+
+    /// <summary>sequence_lens, [B].</summary>
+    public int[] Lengths { get; }
+
+    /// <summary>Y, [T, D, B, H] (ONNX's layout).</summary>
+    public float[] Output { get; }
+
+    /// <summary>Y_h, [D, B, H] (PyTorch's h_n layout).</summary>
+    public float[] Hidden { get; }
+
+    /// <summary>Y_c, [D, B, H]; empty for a GRU.</summary>
+    public float[] Cell { get; }
+
+    /// <summary>Runs the pass.</summary>
+    public void Run() => _session.Run(_runOptions, _inputNames, _inputs, _outputNames, _outputs);
+
+    /// <summary><see cref="Output"/> in PyTorch's (and SimdLstm's) layout: [T, B, D·H], direction d's h at columns d·H ….</summary>
+    public float[] OutputTimeBatchFeature()
+    {
+        int h = HiddenSize, d = Directions, b = Batch;
+        var result = new float[Output.Length];
+        for (int t = 0; t < Steps; t++)
+        {
+            for (int dir = 0; dir < d; dir++)
+            {
+                for (int s = 0; s < b; s++)
+                    Output.AsSpan(((t * d + dir) * b + s) * h, h).CopyTo(result.AsSpan((t * b + s) * d * h + dir * h, h));
+            }
+        }
+        return result;
+    }
+
+    public void Dispose()
+    {
+        foreach (OrtValue v in _inputs)
+            v.Dispose();
+        foreach (OrtValue v in _outputs)
+            v.Dispose();
+        _runOptions.Dispose();
+        _session.Dispose();
+    }
+}

@@ -198,3 +198,146 @@ public class TorchGruBench : TorchCellBench
     /// <inheritdoc/>
     public override CellKind Cell => CellKind.Gru;
 }
+
+/// <summary>
+/// ONNX Runtime's bidirectional LSTM or GRU node with <c>sequence_lens</c>, one thread, on the weights of the main suite's
+/// <c>…SequenceShapeBench</c>: B = 1 (T = 100, lengths [100]) and B = 16 with <see cref="SequenceShapes.BatchLengths"/>,
+/// from a zero state; per token, as ours (T = 100 and Σ lengths = 1153). <see cref="OnnxRuntimeBidirectionalBench"/> and
+/// <see cref="OnnxRuntimeGruBidirectionalBench"/> pick the cell.
+/// </summary>
+[MemoryDiagnoser]
+public abstract class OnnxRuntimeBidirectionalCellBench
+{
+    private OnnxRuntimeSequencePeer _peer = null!;
+
+    /// <summary>I = H.</summary>
+    [ParamsSource(nameof(Sizes))]
+    public int Size { get; set; }
+
+    /// <summary>The sizes to run.</summary>
+    public static IEnumerable<int> Sizes() => BenchCases.Sizes();
+
+    /// <summary>The cell this class measures.</summary>
+    public abstract CellKind Cell { get; }
+
+    /// <summary>Checks agreement with SimdLstm (again, in this process) and builds the B = 1 session.</summary>
+    [GlobalSetup(Target = nameof(Bidirectional))]
+    public void SetupBidirectional() => Create(1, [SequenceShapes.Steps]);
+
+    /// <summary>Checks agreement and builds the B = 16 session.</summary>
+    [GlobalSetup(Target = nameof(BidirectionalBatch))]
+    public void SetupBidirectionalBatch() => Create(SequenceShapes.Batch, SequenceShapes.BatchLengths.ToArray());
+
+    /// <summary>B = 1, T = 100; per token.</summary>
+    [Benchmark(OperationsPerInvoke = SequenceShapes.Steps)]
+    public void Bidirectional() => _peer.Run();
+
+    /// <summary>B = 16, lengths 50 … 100; per real token (Σ lengths).</summary>
+    [Benchmark(OperationsPerInvoke = SequenceShapes.BatchTokens)]
+    public void BidirectionalBatch() => _peer.Run();
+
+    /// <summary>Releases the session.</summary>
+    [GlobalCleanup]
+    public void Cleanup() => _peer?.Dispose();
+
+    private void Create(int batch, int[] lengths)
+    {
+        if (PeerCheck.OnnxRuntimeBidirectional(Size, Cell).Problem is string problem)
+            throw new InvalidOperationException("Refusing to time ONNX Runtime: " + problem);
+        _peer = new OnnxRuntimeSequencePeer(PeerCheck.BidirectionalLayer(Size, Cell).Weights, SequenceShapes.Steps, lengths);
+        PeerCheck.Uniform(SequenceShapes.Steps * batch * Size, seed: 2).CopyTo(_peer.Input, 0);
+    }
+}
+
+/// <summary>ONNX Runtime's bidirectional <c>LSTM</c> node.</summary>
+public class OnnxRuntimeBidirectionalBench : OnnxRuntimeBidirectionalCellBench
+{
+    /// <inheritdoc/>
+    public override CellKind Cell => CellKind.Lstm;
+}
+
+/// <summary>ONNX Runtime's bidirectional <c>GRU</c> node (<c>linear_before_reset = 1</c>).</summary>
+public class OnnxRuntimeGruBidirectionalBench : OnnxRuntimeBidirectionalCellBench
+{
+    /// <inheritdoc/>
+    public override CellKind Cell => CellKind.Gru;
+}
+
+/// <summary>
+/// libtorch's <c>nn.LSTM</c> / <c>nn.GRU</c> with <c>bidirectional</c> on one thread (<c>set_num_threads(1)</c>), on the
+/// weights of the main suite's <c>…SequenceShapeBench</c>: B = 1 as it is (T = 100) and B = 16 through
+/// <c>pack_padded_sequence</c> with <see cref="SequenceShapes.BatchLengths"/> (unsorted, <c>enforce_sorted</c> false) and
+/// <c>pad_packed_sequence</c> back to [T, B, 2H], from a zero state; per token, as ours. The packing and unpacking are
+/// part of the timed call, as they are of a caller's. <see cref="TorchBidirectionalBench"/> and
+/// <see cref="TorchGruBidirectionalBench"/> pick the cell.
+/// </summary>
+[MemoryDiagnoser]
+public abstract class TorchBidirectionalCellBench
+{
+    private TorchSequencePeer _peer = null!;
+    private Tensor _x = null!;
+    private Tensor? _lengths;
+
+    /// <summary>I = H.</summary>
+    [ParamsSource(nameof(Sizes))]
+    public int Size { get; set; }
+
+    /// <summary>The sizes to run.</summary>
+    public static IEnumerable<int> Sizes() => BenchCases.Sizes();
+
+    /// <summary>The cell this class measures.</summary>
+    public abstract CellKind Cell { get; }
+
+    /// <summary>B = 1 setup: x [100, 1, I], no packing.</summary>
+    [GlobalSetup(Target = nameof(Bidirectional))]
+    public void SetupBidirectional() => Create(1, null);
+
+    /// <summary>B = 16 setup: x [100, 16, I] and the lengths (int64).</summary>
+    [GlobalSetup(Target = nameof(BidirectionalBatch))]
+    public void SetupBidirectionalBatch() =>
+        Create(SequenceShapes.Batch, tensor(Array.ConvertAll(SequenceShapes.BatchLengths.ToArray(), l => (long)l), [SequenceShapes.Batch]));
+
+    /// <summary>B = 1, T = 100; per token.</summary>
+    [Benchmark(OperationsPerInvoke = SequenceShapes.Steps)]
+    public void Bidirectional() => Run();
+
+    /// <summary>B = 16, lengths 50 … 100, packed; per real token (Σ lengths).</summary>
+    [Benchmark(OperationsPerInvoke = SequenceShapes.BatchTokens)]
+    public void BidirectionalBatch() => Run();
+
+    /// <summary>Releases the module.</summary>
+    [GlobalCleanup]
+    public void Cleanup() => _peer?.Dispose();
+
+    private void Run()
+    {
+        (Tensor y, Tensor h, Tensor? c) = _peer.Forward(_x, _lengths);
+        y.Dispose();
+        h.Dispose();
+        c?.Dispose();
+    }
+
+    private void Create(int batch, Tensor? lengths)
+    {
+        set_num_threads(1);
+        if (PeerCheck.TorchBidirectional(Size, Cell).Problem is string problem)
+            throw new InvalidOperationException("Refusing to time libtorch: " + problem);
+        _peer = new TorchSequencePeer(PeerCheck.BidirectionalLayer(Size, Cell).Weights);
+        _x = tensor(PeerCheck.Uniform(SequenceShapes.Steps * batch * Size, seed: 2), [SequenceShapes.Steps, batch, Size]);
+        _lengths = lengths;
+    }
+}
+
+/// <summary>libtorch's bidirectional <c>nn.LSTM</c>.</summary>
+public class TorchBidirectionalBench : TorchBidirectionalCellBench
+{
+    /// <inheritdoc/>
+    public override CellKind Cell => CellKind.Lstm;
+}
+
+/// <summary>libtorch's bidirectional <c>nn.GRU</c>.</summary>
+public class TorchGruBidirectionalBench : TorchBidirectionalCellBench
+{
+    /// <inheritdoc/>
+    public override CellKind Cell => CellKind.Gru;
+}

@@ -187,6 +187,86 @@ internal static class PeerCheck
         return agreement;
     }
 
+    /// <summary>The bidirectional layer the sequence-shape peer benchmarks copy: the shape and seed of the main suite's <c>…SequenceShapeBench</c>.</summary>
+    public static RecurrentLayer BidirectionalLayer(int size, CellKind cell) => new(SequenceShapes.Options(cell, size, bidirectional: true), seed: 1);
+
+    /// <summary>The sequence-shape passes the peers time: B = 1 (every stream T long) and B = 16 with <see cref="SequenceShapes.BatchLengths"/>.</summary>
+    public static IEnumerable<(string Name, int Batch, int[] Lengths)> BidirectionalPasses() =>
+        [("B = 1", 1, []), ($"B = {SequenceShapes.Batch}", SequenceShapes.Batch, SequenceShapes.BatchLengths.ToArray())];
+
+    /// <summary>
+    /// ONNX Runtime's bidirectional node with <c>sequence_lens</c> against our packed copy and <see cref="RecurrentLayer"/>:
+    /// Y (converted from [T, 2, B, H] to [T, B, 2H], zero past each stream's length), Y_h and Y_c ([2, B, H]), for each
+    /// pass of <see cref="BidirectionalPasses"/>.
+    /// </summary>
+    public static Agreement OnnxRuntimeBidirectional(int size, CellKind cell)
+    {
+        var agreement = new Agreement(size);
+        RecurrentLayer layer = BidirectionalLayer(size, cell);
+        foreach ((string pass, int batch, int[] lengths) in BidirectionalPasses())
+        {
+            float[] x = Uniform(SequenceShapes.Steps * batch * size, seed: 2);
+            int[] peerLengths = lengths.Length > 0 ? lengths : [.. System.Linq.Enumerable.Repeat(SequenceShapes.Steps, batch)];
+            float[] y, yH, yC;
+            using (var peer = new OnnxRuntimeSequencePeer(layer.Weights, SequenceShapes.Steps, peerLengths))
+            {
+                x.CopyTo(peer.Input, 0);
+                peer.Run();
+                y = peer.OutputTimeBatchFeature();
+                yH = peer.Hidden.AsSpan().ToArray();
+                yC = peer.Cell.AsSpan().ToArray();
+            }
+            CompareBidirectional(agreement, $"ONNX Runtime bidirectional {pass}", layer, x, batch, lengths, y, yH, yC, "Y", "Y_h", "Y_c");
+        }
+        return agreement;
+    }
+
+    /// <summary>
+    /// libtorch's <c>nn.LSTM</c> / <c>nn.GRU</c> with <c>bidirectional</c>, through <c>pack_padded_sequence</c>
+    /// (unsorted lengths) for B = 16 and directly for B = 1, against our packed copy and <see cref="RecurrentLayer"/>: y
+    /// [T, B, 2H] (zero past each stream's length), h_n and c_n [2, B, H].
+    /// </summary>
+    public static Agreement TorchBidirectional(int size, CellKind cell)
+    {
+        var agreement = new Agreement(size);
+        RecurrentLayer layer = BidirectionalLayer(size, cell);
+        using var peer = new TorchSequencePeer(layer.Weights);
+        using IDisposable scope = NewDisposeScope();
+        string module = cell == CellKind.Lstm ? "nn.LSTM" : "nn.GRU";
+        foreach ((string pass, int batch, int[] lengths) in BidirectionalPasses())
+        {
+            float[] x = Uniform(SequenceShapes.Steps * batch * size, seed: 2);
+            Tensor? peerLengths = lengths.Length > 0 ? tensor(System.Array.ConvertAll(lengths, l => (long)l), [batch]) : null;
+            (Tensor ty, Tensor th, Tensor? tc) = peer.Forward(tensor(x, [SequenceShapes.Steps, batch, size]), peerLengths);
+            CompareBidirectional(agreement, $"libtorch {module} bidirectional{(lengths.Length > 0 ? " packed" : "")} {pass}", layer, x, batch, lengths,
+                ty.contiguous().data<float>().ToArray(), th.contiguous().data<float>().ToArray(), tc is null ? [] : tc.contiguous().data<float>().ToArray(), "y", "h_n", "c_n");
+        }
+        return agreement;
+    }
+
+    // Runs both of our timed paths (the packed copy, RecurrentLayer) over x with these lengths from a zero state and
+    // compares the output [T, B, 2H] and the final state [2, B, H] with the peer's.
+    private static void CompareBidirectional(Agreement agreement, string what, RecurrentLayer layer, float[] x, int batch, int[] lengths,
+        float[] peerY, float[] peerH, float[] peerC, string yName, string hName, string cName)
+    {
+        PackedRecurrentLayer packed = layer.Pack();
+        foreach (string path in new[] { "packed", "RecurrentLayer" })
+        {
+            RecurrentState state = layer.CreateState(batch);
+            RecurrentWorkspace workspace = layer.CreateWorkspace(SequenceShapes.Steps, batch);
+            float[] y = new float[SequenceShapes.Steps * batch * layer.Options.OutputSize];
+            var input = SequenceInput.Dense(x, SequenceShapes.Steps, lengths: lengths);
+            if (path == "packed")
+                packed.Forward(input, state, workspace, y);
+            else
+                layer.Forward(input, state, workspace, y, training: false);
+            agreement.Output($"{what} {yName} ({path})", peerY, y);
+            agreement.Output($"{what} {hName} ({path})", peerH, state.Hidden);
+            if (layer.Options.HasCellState)
+                agreement.Output($"{what} {cName} ({path})", peerC, state.Cell);
+        }
+    }
+
     // One of our inference paths: the layer itself (weights in PyTorch's layout), or its packed copy on one thread or on
     // a pool (what the benchmarks' Step/Sequence and …TwoThreads cases time).
     private sealed class InferencePath(string name, RecurrentLayer layer, PackedRecurrentLayer? packed, ComputePool? pool)

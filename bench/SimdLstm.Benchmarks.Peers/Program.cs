@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
+using System.Text.RegularExpressions;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
 using BenchmarkDotNet.Exporters.Json;
@@ -14,9 +16,11 @@ using SimdLstm.Benchmarks.Peers;
 // left out; the rest run. A peer that loads but disagrees (or a check that SimdLstm itself fails with an argument error)
 // stops the run: nothing is timed and the exit code is 3.
 // "--check-only" stops after the checks (exit code 0 when every peer agreed, 1 when one was unavailable, 3 on a
-// disagreement).
+// disagreement). With BenchmarkDotNet's "--filter", only the peers whose benchmark classes the filter selects are checked
+// (and timed), so a run of the sequence-shape classes does not repeat the cell classes' checks.
 bool checkOnly = Array.IndexOf(args, "--check-only") >= 0;
 string[] rest = Array.FindAll(args, a => a != "--check-only");
+List<Regex> filters = Filters(rest);
 
 (string Name, CellKind Cell, Func<int, CellKind, Agreement> Check, Type Bench)[] peers =
 [
@@ -24,7 +28,12 @@ string[] rest = Array.FindAll(args, a => a != "--check-only");
     ("onnxruntime", CellKind.Gru, PeerCheck.OnnxRuntime, typeof(OnnxRuntimeGruBench)),
     ("libtorch", CellKind.Lstm, PeerCheck.Torch, typeof(TorchBench)),
     ("libtorch", CellKind.Gru, PeerCheck.Torch, typeof(TorchGruBench)),
+    ("onnxruntime bidirectional", CellKind.Lstm, PeerCheck.OnnxRuntimeBidirectional, typeof(OnnxRuntimeBidirectionalBench)),
+    ("onnxruntime bidirectional", CellKind.Gru, PeerCheck.OnnxRuntimeBidirectional, typeof(OnnxRuntimeGruBidirectionalBench)),
+    ("libtorch bidirectional", CellKind.Lstm, PeerCheck.TorchBidirectional, typeof(TorchBidirectionalBench)),
+    ("libtorch bidirectional", CellKind.Gru, PeerCheck.TorchBidirectional, typeof(TorchGruBidirectionalBench)),
 ];
+peers = Array.FindAll(peers, p => Selected(p.Bench, filters));
 var types = new List<Type>();
 int disagreements = 0;
 foreach (var peer in peers)
@@ -100,6 +109,27 @@ static Verdict Check(string name, CellKind cell, Func<int, CellKind, Agreement> 
         Console.WriteLine(string.Create(inv, $"  largest gradient difference {worstGradient:G3} of the largest magnitude: {gradientAt}"));
     return Verdict.Agrees;
 }
+
+// The --filter patterns of BenchmarkDotNet's command line as regular expressions ('*' any text, '?' one character, as
+// its glob filter); empty without --filter.
+static List<Regex> Filters(string[] args)
+{
+    var result = new List<Regex>();
+    for (int i = 0; i < args.Length; i++)
+    {
+        if (!string.Equals(args[i], "--filter", StringComparison.OrdinalIgnoreCase) && args[i] != "-f")
+            continue;
+        for (int j = i + 1; j < args.Length && !args[j].StartsWith('-'); j++)
+            result.Add(new Regex("^" + Regex.Escape(args[j]).Replace(@"\*", ".*", StringComparison.Ordinal).Replace(@"\?", ".", StringComparison.Ordinal) + "$",
+                RegexOptions.IgnoreCase | RegexOptions.CultureInvariant));
+    }
+    return result;
+}
+
+// Whether a filter selects any benchmark method of the class (every class when there is no filter).
+static bool Selected(Type bench, List<Regex> filters) =>
+    filters.Count == 0 || bench.GetMethods().Any(m => m.GetCustomAttributes(typeof(BenchmarkDotNet.Attributes.BenchmarkAttribute), true).Length > 0
+        && filters.Any(f => f.IsMatch($"{bench.FullName}.{m.Name}")));
 
 static string FirstLine(Exception e)
 {

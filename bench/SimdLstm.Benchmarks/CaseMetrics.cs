@@ -18,6 +18,9 @@ public enum CaseKind
     /// <summary>Forward + backward over B = 32, T = 50; time per pass.</summary>
     Train,
 
+    /// <summary>An inference pass over B = 16 streams (a sequence-shape case); time per token. Weights are reused across the streams, so the FMA peak bounds it.</summary>
+    BatchSequence,
+
     /// <summary>Read bandwidth over a weight-sized buffer.</summary>
     Bandwidth,
 
@@ -64,6 +67,21 @@ public sealed record CaseWork(CaseKind Kind, CellKind Cell, int Size, double Flo
     /// </summary>
     public int Threads { get; init; } = 1;
 
+    /// <summary>Directions of the pass (2 for a bidirectional sequence-shape case): each streams its own W_hh per step.</summary>
+    public int Directions { get; init; } = 1;
+
+    /// <summary>
+    /// The cell of a sequence-shape class, by class name: ours (<c>LstmSequenceShapeBench</c>, <c>GruSequenceShapeBench</c>)
+    /// and the peers' (<c>OnnxRuntimeBidirectionalBench</c>, <c>TorchBidirectionalBench</c> are LSTM,
+    /// <c>OnnxRuntimeGruBidirectionalBench</c>, <c>TorchGruBidirectionalBench</c> GRU). Null for any other class.
+    /// </summary>
+    public static CellKind? SequenceShapeCellOf(string type) => type switch
+    {
+        nameof(LstmSequenceShapeBench) or "OnnxRuntimeBidirectionalBench" or "TorchBidirectionalBench" => CellKind.Lstm,
+        nameof(GruSequenceShapeBench) or "OnnxRuntimeGruBidirectionalBench" or "TorchGruBidirectionalBench" => CellKind.Gru,
+        _ => null,
+    };
+
     /// <summary>
     /// The cell a class of cell cases measures, by class name: ours (<c>LstmBench</c>, <c>GruBench</c>, <c>RnnBench</c>) and
     /// the peers' (<c>OnnxRuntimeBench</c> and <c>TorchBench</c> are LSTM, <c>OnnxRuntimeGruBench</c> and <c>TorchGruBench</c>
@@ -93,6 +111,16 @@ public sealed record CaseWork(CaseKind Kind, CellKind Cell, int Size, double Flo
             case nameof(FmaPeakBench):
                 return new(CaseKind.FmaPeak, CellKind.Lstm, 0, FmaPeakBench.Flops, 0);
         }
+        if (SequenceShapeCellOf(key.Type) is CellKind shapeCell)
+        {
+            if (SequenceShapes.Of(key.Method) is not Shape shape)
+                return new(CaseKind.Other, shapeCell, size, 0, 0);
+            // Per reported operation: the FLOPs of the real tokens (every direction), and the W_hh bytes each direction
+            // streams per step (once per step for all streams of the batch).
+            double flops = shape.Directions * BenchCases.StepFlops(shapeCell, size) * shape.Tokens / shape.Operations;
+            double bytes = shape.Directions * 4.0 * BenchCases.RecurrentWeightCount(shapeCell, size) * SequenceShapes.Steps / shape.Operations;
+            return new(shape.Batch == 1 ? CaseKind.Sequence : CaseKind.BatchSequence, shapeCell, size, flops, bytes) { Directions = shape.Directions };
+        }
         if (CellOf(key.Type) is not CellKind kind)
             return new(CaseKind.Other, CellKind.Lstm, size, 0, 0);
         int threads = key.Method.EndsWith("TwoThreads", StringComparison.Ordinal) ? 2 : 1;
@@ -111,7 +139,8 @@ public sealed record CaseWork(CaseKind Kind, CellKind Cell, int Size, double Flo
     /// a step must stream all weights once (bandwidth over a buffer of that size) and do its FLOPs (FMA peak), so its
     /// floor is the larger of the two; a sequence step streams only W_hh (the input projection is one product over all
     /// steps, whose weights stay in cache) but still does all its FLOPs; training reuses each weight over 32 streams and
-    /// is bound by the FMA peak. <paramref name="bandwidthNs"/> gives the mean ns of the bandwidth case for a cell, size
+    /// is bound by the FMA peak, as is a B = 16 sequence-shape pass (each W_hh read serves up to 16 streams). A bidirectional
+    /// B = 1 pass streams both directions' W_hh per step. <paramref name="bandwidthNs"/> gives the mean ns of the bandwidth case for a cell, size
     /// and weight set (null when not measured); <paramref name="peakGflops"/> is null when the peak was not measured.
     /// </summary>
     public double? LimitNs(Func<CellKind, int, WeightSet, double?> bandwidthNs, double? peakGflops)
@@ -125,7 +154,8 @@ public sealed record CaseWork(CaseKind Kind, CellKind Cell, int Size, double Flo
             case CaseKind.Step:
             case CaseKind.Sequence:
                 double? memoryNs = bandwidthNs(Cell, Size, Kind == CaseKind.Step ? WeightSet.All : WeightSet.Recurrent);
-                return memoryNs is double m ? Math.Max(m, computeNs) / Threads : null;
+                return memoryNs is double m ? Math.Max(m * Directions, computeNs) / Threads : null;
+            case CaseKind.BatchSequence:
             case CaseKind.Train:
                 return computeNs / Threads;
             default:

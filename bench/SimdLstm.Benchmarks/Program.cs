@@ -13,8 +13,16 @@ using SimdLstm.Benchmarks;
 // Besides BenchmarkDotNet's own command line, two tools for bench/run.sh:
 //   report  --ours <json|dir>... [--peers <json|dir>...] --command <text> [--notes <text>] --out <file.md>
 //   compare --old <json|dir>... --new <json|dir>... [--floor 0.05]     (exit code 1 when a case is slower beyond noise)
+// and one by hand: shapes-probe [size...] — the fastest pass of each sequence-shape case (ShapeProbe), sizes as
+// SIMDLSTM_BENCH_SIZES when none are given.
 if (args.Length > 0 && args[0] is "report" or "compare")
     return Tools.Run(args);
+if (args.Length > 0 && args[0] == "shapes-probe")
+{
+    int[] sizes = args.Length > 1 ? [.. args.Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture))] : [.. BenchCases.Sizes()];
+    ShapeProbe.Run(sizes, Console.Out);
+    return 0;
+}
 
 IConfig config = DefaultConfig.Instance
     .AddDiagnoser(MemoryDiagnoser.Default)

@@ -74,6 +74,7 @@ public static class ReportWriter
 
         foreach (int size in sizes)
         {
+            int sectionStart = sb.Length, rows = 0;
             sb.AppendLine(CultureInfo.InvariantCulture, $"## I = H = {size}");
             sb.AppendLine();
             List<string> peerColumns = PeerColumns(peers);
@@ -102,6 +103,7 @@ public static class ReportWriter
                         && k.Method == peerMethod && k.Parameter("Size") == size.ToString(s_inv))).ToList();
                     if (mine is null && peerResults.All(p => p is null))
                         continue;
+                    rows++;
                     sb.Append(CultureInfo.InvariantCulture, $"| {cell} {Label(method)} | {Time(mine?.MeanNs)} | {Alloc(mine?.AllocatedBytes)} | ");
                     CaseWork work = CaseWork.Of(mine?.Key ?? new CaseKey(type, method, new Dictionary<string, string> { ["Size"] = size.ToString(s_inv) }));
                     sb.Append(CultureInfo.InvariantCulture, $"{(mine is null ? "-" : (work.Flops / mine.MeanNs).ToString("F1", s_inv))} |");
@@ -116,8 +118,105 @@ public static class ReportWriter
                 }
             }
             sb.AppendLine();
+            if (rows == 0)
+                sb.Length = sectionStart; // a run without the cell cases (e.g. the sequence shapes alone)
         }
+        WriteSequenceShapes(sb, ours, peers, sizes);
         return sb.ToString();
+    }
+
+    // The sequence-shape section: bidirectional ÷ (2 × unidirectional), ours against the peers, and the mean-half
+    // lengths ÷ full; nothing when the run has none of these cases.
+    private static void WriteSequenceShapes(StringBuilder sb, ResultSet ours, ResultSet peers, List<int> sizes)
+    {
+        if (!ours.Cases.Concat(peers.Cases).Any(c => CaseWork.SequenceShapeCellOf(c.Key.Type) is not null))
+            return;
+        CaseResult? Ours(CellKind cell, string method, int size) =>
+            ours.Find(k => CaseWork.SequenceShapeCellOf(k.Type) == cell && k.Method == method && k.Parameter("Size") == size.ToString(s_inv));
+        CaseResult? Peer(string prefix, CellKind cell, string method, int size) =>
+            peers.Find(k => k.Type.StartsWith(prefix, StringComparison.Ordinal) && CaseWork.SequenceShapeCellOf(k.Type) == cell
+                && k.Method == method && k.Parameter("Size") == size.ToString(s_inv));
+        string Ratio(CaseResult? a, CaseResult? b, double scale = 1) =>
+            a is not null && b is not null ? (a.MeanNs / (scale * b.MeanNs)).ToString("F2", s_inv) : "-";
+        // The largest standard deviation, relative to its mean, of the row's cases: how far to trust the row's ratios.
+        static string Spread(params CaseResult?[] cases) =>
+            cases.OfType<CaseResult>().Select(c => c.StdDevNs / c.MeanNs).DefaultIfEmpty(double.NaN).Max() is double v && !double.IsNaN(v)
+                ? v.ToString("P0", s_inv) : "-";
+        (string Batch, string Bi, string Uni)[] batches =
+        [
+            ("1", "Bidirectional", "Unidirectional"),
+            (SequenceShapes.Batch.ToString(s_inv), "BidirectionalBatch", "UnidirectionalBatch"),
+        ];
+        CellKind[] cells = [CellKind.Lstm, CellKind.Gru];
+
+        sb.AppendLine("## Sequence shapes: bidirectional passes, per-stream lengths");
+        sb.AppendLine();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"One layer, I = H, T = {SequenceShapes.Steps}, inference from a zero state, one thread. B = 1: every stream T long, per token");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"(time / T). B = {SequenceShapes.Batch}: lengths {string.Join(", ", SequenceShapes.BatchLengths.ToArray())} (drawn once from U{{50 … 100}}, unsorted), per");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"real token (time / Σ lengths = {SequenceShapes.BatchTokens}). A bidirectional token is processed by both directions.");
+        sb.AppendLine("\"Spread\" is the largest standard deviation of the row's cases over its mean (a quick job measures 3 iterations, whose");
+        sb.AppendLine("99.9 % interval is about ±18 standard deviations; the raw CSV has BenchmarkDotNet's Error column).");
+        sb.AppendLine();
+        sb.AppendLine("### Bidirectional against twice the unidirectional (packed copy; target bi ÷ (2 × uni) ≤ 1.05)");
+        sb.AppendLine();
+        sb.AppendLine("| Cell | I = H | B | bidirectional | unidirectional | bi ÷ (2 × uni) | bidirectional, RecurrentLayer | alloc | spread |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (CellKind cell in cells)
+        {
+            foreach (int size in sizes)
+            {
+                foreach ((string batch, string bi, string uni) in batches)
+                {
+                    CaseResult? b = Ours(cell, bi, size), u = Ours(cell, uni, size);
+                    CaseResult? layer = batch == "1" ? null : Ours(cell, "Layer" + bi, size);
+                    if (b is null && u is null)
+                        continue;
+                    long? alloc = new[] { b, u, layer }.Where(c => c?.AllocatedBytes is not null).Select(c => c!.AllocatedBytes).Max();
+                    sb.AppendLine(CultureInfo.InvariantCulture, $"| {Name(cell)} | {size} | {batch} | {Time(b?.MeanNs)} | {Time(u?.MeanNs)} | {Ratio(b, u, 2)} | {Time(layer?.MeanNs)} | {Alloc(alloc)} | {Spread(b, u)} |");
+                }
+            }
+        }
+        sb.AppendLine();
+        sb.AppendLine("### Against the peers (bidirectional, per token, one thread; speed-up = peer ÷ SimdLstm's packed copy)");
+        sb.AppendLine();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"ONNX Runtime: one `LSTM`/`GRU` node with `direction = \"bidirectional\"` and `sequence_lens`. libtorch: `nn.LSTM`/`nn.GRU(bidirectional: true)`,");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"B = 1 as it is, B = {SequenceShapes.Batch} through `pack_padded_sequence` (enforce_sorted false) and `pad_packed_sequence` (both inside the timed call).");
+        sb.AppendLine();
+        sb.AppendLine("| Cell | I = H | B | SimdLstm | ONNX Runtime | speed-up | libtorch | speed-up | spread |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (CellKind cell in cells)
+        {
+            foreach (int size in sizes)
+            {
+                foreach ((string batch, string bi, _) in batches)
+                {
+                    CaseResult? mine = Ours(cell, bi, size), ort = Peer("OnnxRuntime", cell, bi, size), torch = Peer("Torch", cell, bi, size);
+                    if (mine is null && ort is null && torch is null)
+                        continue;
+                    sb.AppendLine(CultureInfo.InvariantCulture, $"| {Name(cell)} | {size} | {batch} | {Time(mine?.MeanNs)} | {Time(ort?.MeanNs)} | {Ratio(ort, mine)} | {Time(torch?.MeanNs)} | {Ratio(torch, mine)} | {Spread(mine, ort, torch)} |");
+                }
+            }
+        }
+        sb.AppendLine();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"### Per-stream lengths: mean T/2 against every stream T long (B = {SequenceShapes.Batch}, unidirectional, packed copy; target ≤ 0.6)");
+        sb.AppendLine();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Lengths {string.Join(", ", SequenceShapes.HalfLengths.ToArray())} (Σ = {SequenceShapes.HalfTokens}, mean T/2) against no lengths. Both per padded slot");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"(time / (T·B) = time / {SequenceShapes.PaddedTokens}), so the ratio is the ratio of the passes' times; the ideal is Σ lengths / (T·B) = 0.5.");
+        sb.AppendLine();
+        sb.AppendLine("| Cell | I = H | mean T/2 | all T | half ÷ full | alloc | spread |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        foreach (CellKind cell in cells)
+        {
+            foreach (int size in sizes)
+            {
+                CaseResult? half = Ours(cell, "HalfLengths", size), full = Ours(cell, "FullLengths", size);
+                if (half is null && full is null)
+                    continue;
+                long? alloc = new[] { half, full }.Where(c => c?.AllocatedBytes is not null).Select(c => c!.AllocatedBytes).Max();
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {Name(cell)} | {size} | {Time(half?.MeanNs)} | {Time(full?.MeanNs)} | {Ratio(half, full)} | {Alloc(alloc)} | {Spread(half, full)} |");
+            }
+        }
+        sb.AppendLine();
     }
 
     private static string Label(string method) => method switch
