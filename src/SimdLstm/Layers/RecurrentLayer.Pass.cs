@@ -169,7 +169,7 @@ public sealed partial class RecurrentLayer
                     // splits it by rows (row blocks of C are products with the same k, so every element is the same sum).
                     RunSplit(work, RecurrentPhase.Project, rows);
 
-                    LoadInitialState(work, state);
+                    CopyState(work, state, initial: true);
 
                     // With a batch, W_hh is packed once here for all T step products (a batch of one uses the GEMV, which
                     // reads W_hh as stored). The packing is redone every pass, so it always reflects the current weights.
@@ -180,7 +180,7 @@ public sealed partial class RecurrentLayer
                     // thread a block of streams for all steps, with no synchronisation between steps.
                     RunSplit(work, RecurrentPhase.Recur, batch);
 
-                    StoreFinalState(work, state);
+                    CopyState(work, state, initial: false);
                 }
                 if (directions == 2)
                     InterleaveDirections(work);
@@ -206,37 +206,28 @@ public sealed partial class RecurrentLayer
         workspace.HasSaved = true;
     }
 
-    // The state's h (and c) of the current unit into the initial rows of its history, stream b into its slot's row.
-    private void LoadInitialState(RecurrentPassWork work, RecurrentState state)
+    // The state's h (and c) of the current unit into the initial rows of its history (stream b into its slot's row), or,
+    // after the recurrence, each stream's state at its own last step back into the state.
+    private void CopyState(RecurrentPassWork work, RecurrentState state, bool initial)
     {
-        RecurrentWorkspace workspace = work.Workspace;
-        SequenceLayout layout = workspace.Layout;
+        SequenceLayout layout = work.Workspace.Layout;
         int d = work.Direction, unit = work.Unit, hs = Options.HiddenStateSize, h = Options.HiddenSize;
-        ReadOnlySpan<float> h0 = state.HiddenOf(work.LayerIndex, d), c0 = state.CellOf(work.LayerIndex, d);
+        Span<float> stateH = state.HiddenOf(work.LayerIndex, d), stateC = state.CellOf(work.LayerIndex, d);
         Span<float> hidden = work.HiddenHistory(unit), cell = work.CellHistory(unit);
         for (int s = 0; s < layout.Batch; s++)
         {
-            int row = layout.InitialRow(d, s), b = layout.Order[s];
-            h0.Slice(b * hs, hs).CopyTo(hidden.Slice(row * hs, hs));
+            int row = initial ? layout.InitialRow(d, s) : layout.FinalRow(d, s), b = layout.Order[s];
+            Copy(stateH.Slice(b * hs, hs), hidden.Slice(row * hs, hs));
             if (!cell.IsEmpty)
-                c0.Slice(b * h, h).CopyTo(cell.Slice(row * h, h));
+                Copy(stateC.Slice(b * h, h), cell.Slice(row * h, h));
         }
-    }
 
-    // Each stream's state at its own last step of the current unit into the state.
-    private void StoreFinalState(RecurrentPassWork work, RecurrentState state)
-    {
-        RecurrentWorkspace workspace = work.Workspace;
-        SequenceLayout layout = workspace.Layout;
-        int d = work.Direction, unit = work.Unit, hs = Options.HiddenStateSize, h = Options.HiddenSize;
-        Span<float> hn = state.HiddenOf(work.LayerIndex, d), cn = state.CellOf(work.LayerIndex, d);
-        ReadOnlySpan<float> hidden = work.HiddenHistory(unit), cell = work.CellHistory(unit);
-        for (int s = 0; s < layout.Batch; s++)
+        void Copy(Span<float> inState, Span<float> inHistory)
         {
-            int row = layout.FinalRow(d, s), b = layout.Order[s];
-            hidden.Slice(row * hs, hs).CopyTo(hn.Slice(b * hs, hs));
-            if (!cell.IsEmpty)
-                cell.Slice(row * h, h).CopyTo(cn.Slice(b * h, h));
+            if (initial)
+                inState.CopyTo(inHistory);
+            else
+                inHistory.CopyTo(inState);
         }
     }
 

@@ -199,24 +199,8 @@ public class RecurrentLayerReferenceTests
         return layer;
     }
 
-    // Copies double tensors into the float buffer by name and rounds the doubles to the stored floats, so that both
-    // implementations compute from identical weights and differ only by arithmetic.
-    private static void CopyNamed(System.Collections.Generic.IEnumerable<(string Name, double[] Values)> tensors, ParameterBuffer buffer)
-    {
-        int copied = 0;
-        foreach ((string name, double[] values) in tensors)
-        {
-            Span<float> target = buffer[name].Span;
-            Assert.Equal(values.Length, target.Length);
-            for (int i = 0; i < values.Length; i++)
-            {
-                target[i] = (float)values[i];
-                values[i] = target[i];
-            }
-            copied++;
-        }
-        Assert.Equal(buffer.Tensors.Count, copied);
-    }
+    private static void CopyNamed(System.Collections.Generic.IEnumerable<(string Name, double[] Values)> tensors, ParameterBuffer buffer) =>
+        ReferenceCopy.CopyNamed(tensors, buffer);
 
     private static double[] ToDouble(float[] values) => values.Select(v => (double)v).ToArray();
 }

@@ -158,24 +158,8 @@ public class SequenceReferenceTests
         if (lstm) ReferenceComparison.AssertClose("dC0 " + what, dC0, eC0, RelativeTolerance, AbsoluteTolerance);
     }
 
-    // Copies double tensors into the float buffer by name and rounds the doubles to the stored floats, so both compute
-    // from identical weights.
-    private static void CopyNamed(IEnumerable<(string Name, double[] Values)> tensors, ParameterBuffer buffer)
-    {
-        int copied = 0;
-        foreach ((string name, double[] values) in tensors)
-        {
-            Span<float> target = buffer[name].Span;
-            Assert.Equal(values.Length, target.Length);
-            for (int i = 0; i < values.Length; i++)
-            {
-                target[i] = (float)values[i];
-                values[i] = target[i];
-            }
-            copied++;
-        }
-        Assert.Equal(buffer.Tensors.Count, copied);
-    }
+    private static void CopyNamed(System.Collections.Generic.IEnumerable<(string Name, double[] Values)> tensors, ParameterBuffer buffer) =>
+        ReferenceCopy.CopyNamed(tensors, buffer);
 
     private static double[] ToDouble(float[] values) => values.Select(v => (double)v).ToArray();
 }
