@@ -253,6 +253,42 @@ public class SequenceShapeTests(ComputePools pools) : IClassFixture<ComputePools
             AssertClose(s1.Cell[i], s2.Cell[i], bound, $"c_n {i} ({shape})");
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void ProjectedLstm_StepsAsItsSequencePassDoes(int batch)
+    {
+        // The sequence pass is checked against the float64 reference (SequenceReferenceTests); the streaming step of a
+        // projected LSTM, on the layer and on the packed copy, must give the same h and c, step after step.
+        var shape = new Shape(CellKind.Lstm, 6, 10, 2, batch, 7, Projection: 4);
+        var layer = new RecurrentLayer(shape.Options, seed: 8);
+        PackedRecurrentLayer packed = layer.Pack();
+        float[] x = Random(shape.Steps * batch * shape.InputSize, 3);
+        float[] sequence = new float[shape.Steps * batch * 4];
+        RecurrentState expected = layer.CreateState(batch);
+        layer.Forward(x, shape.Steps, expected, layer.CreateWorkspace(shape.Steps, batch), sequence);
+        RecurrentState stepped = layer.CreateState(batch), packedStepped = packed.CreateState(batch);
+        RecurrentWorkspace ws = layer.CreateWorkspace(1, batch), packedWs = packed.CreateWorkspace(1, batch);
+        float[] h = new float[batch * 4], packedH = new float[batch * 4];
+        float bound = Bound(shape);
+        for (int t = 0; t < shape.Steps; t++)
+        {
+            ReadOnlySpan<float> xt = x.AsSpan(t * batch * shape.InputSize, batch * shape.InputSize);
+            layer.Step(xt, stepped, ws, h);
+            packed.Step(xt, packedStepped, packedWs, packedH);
+            for (int i = 0; i < h.Length; i++)
+            {
+                AssertClose(sequence[t * batch * 4 + i], h[i], bound, $"layer step t={t} h[{i}]");
+                AssertClose(sequence[t * batch * 4 + i], packedH[i], bound, $"packed step t={t} h[{i}]");
+            }
+        }
+        for (int i = 0; i < expected.Cell.Length; i++)
+        {
+            AssertClose(expected.Cell[i], stepped.Cell[i], bound, $"c_n[{i}]");
+            AssertClose(expected.Cell[i], packedStepped.Cell[i], bound, $"packed c_n[{i}]");
+        }
+    }
+
     [Fact]
     public void Dropout_IsSeededAppliedOnlyInTrainingAndDropsAboutP()
     {
