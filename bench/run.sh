@@ -107,6 +107,11 @@ if [ "$peers" -eq 1 ]; then
     # Build after patching, so the patched native library is the one copied to the output.
     dotnet build -c Release --no-restore bench/SimdLstm.Benchmarks.Peers -v quiet -nologo
     peers_dll=bench/SimdLstm.Benchmarks.Peers/bin/Release/net10.0/SimdLstm.Benchmarks.Peers.dll
+    # PyTorch state_dicts both ways with libtorch's own modules (strict names and shapes, same outputs): a failure stops
+    # the run like a disagreeing peer; libtorch unavailable is reported and the run goes on.
+    rc=0
+    dotnet "$peers_dll" --state-dict-check || rc=$?
+    [ "$rc" -eq 3 ] && { echo "run.sh: a state_dict does not load both ways with libtorch (see above); stopping" >&2; exit 3; }
     # Each run checks every peer first (exit 3: a peer disagrees with SimdLstm, nothing of it was timed).
     # The cell classes, then the sequence-shape classes (each run checks only the peers its filter selects).
     if [ "$shapes_only" -eq 0 ]; then

@@ -18,6 +18,9 @@ using SimdLstm.Benchmarks.Peers;
 // "--check-only" stops after the checks (exit code 0 when every peer agreed, 1 when one was unavailable, 3 on a
 // disagreement). With BenchmarkDotNet's "--filter", only the peers whose benchmark classes the filter selects are checked
 // (and timed), so a run of the sequence-shape classes does not repeat the cell classes' checks.
+// "--state-dict-check" runs only the exchange of PyTorch state_dicts with libtorch's own modules (StateDictCheck).
+if (Array.IndexOf(args, "--state-dict-check") >= 0)
+    return StateDictCheck.Run();
 bool checkOnly = Array.IndexOf(args, "--check-only") >= 0;
 string[] rest = Array.FindAll(args, a => a != "--check-only");
 List<Regex> filters = Filters(rest);
