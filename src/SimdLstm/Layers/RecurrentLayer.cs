@@ -14,7 +14,8 @@ namespace SimdLstm;
 /// <see cref="Forward(ReadOnlySpan{float}, int, RecurrentState, RecurrentWorkspace, Span{float}, bool)"/> and
 /// <see cref="Backward"/> allocate nothing. A workspace made with a <see cref="ComputePool"/> (opt-in) shares its sequence
 /// passes among the pool's threads, with bitwise the same results as on one thread.</para>
-/// <para>Layouts are time-major: inputs [T, B, I], outputs [T, B, H] (batch-first [B, T, ·] on request), states [L, B, H].
+/// <para>Layouts are time-major: inputs [T, B, I], outputs [T, B, D·H'] (batch-first [B, T, ·] on request), states
+/// [L·D, B, H'] and [L·D, B, H] (D = 2 directions when bidirectional; H' = P with a projection, else H).
 /// A sequence forward projects the inputs of all steps with one matrix product, then runs the recurrence step by step.
 /// Backward runs the pointwise backward and dh_{t−1} = W_hhᵀ·dgates per step in reverse, then forms the weight gradients
 /// with one matrix product each over all steps.</para>
