@@ -88,22 +88,7 @@ public sealed partial class RecurrentLayer
             return;
         }
         int inputSize = options.InputSize;
-        ReadOnlySpan<float> values = input.Values;
-        Span<float> rows = workspace.Input.AsSpan(0, layout.Rows * inputSize);
-        if (layout.Uniform && !batchFirst)
-        {
-            values.CopyTo(rows);
-            return;
-        }
-        for (int t = 0; t < steps; t++)
-        {
-            int at = layout.RowStart[t];
-            for (int s = 0; s < layout.Active[t]; s++)
-            {
-                int b = layout.Order[s];
-                values.Slice((batchFirst ? b * steps + t : t * batch + b) * inputSize, inputSize).CopyTo(rows.Slice((at + s) * inputSize, inputSize));
-            }
-        }
+        GatherRows(layout, input.Values, inputSize, batchFirst, workspace.Input.AsSpan(0, layout.Rows * inputSize));
     }
 
     // Compact rows [R, width] → the caller's padded [T, B, width] (or [B, T, width]), zero past each stream's length.
