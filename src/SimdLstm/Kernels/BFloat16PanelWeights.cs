@@ -10,7 +10,7 @@ namespace SimdLstm;
 /// multiplied in float32: half the bytes of <see cref="Float32PanelWeights"/> for the step that streams them.
 /// </summary>
 /// <remarks>
-/// <para><b>Rounding.</b> Each weight is rounded to the nearest bfloat16, ties to even (relative error at most 2⁻⁹);
+/// <para><b>Rounding.</b> Each weight is rounded to the nearest bfloat16, ties to even (relative error at most 2⁻⁸);
 /// NaN stays NaN. Products and sums are float32, one multiply-add per term.</para>
 /// <para><b>Layout.</b> Block j of 64 panel rows (the rows of <see cref="Kernels.PackGatePanels"/>) holds the columns in
 /// pairs: pair p (columns 2p and 2p + 1) is 128 values, panel row r's two at 2·r (column 2p, the low half of a 32-bit

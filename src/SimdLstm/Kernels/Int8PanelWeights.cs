@@ -60,6 +60,13 @@ internal sealed class Int8PanelWeights : PanelWeights
         return _scales[block * PanelRows + panelRow];
     }
 
+    /// <summary>q[row, k]: the stored level of W's element.</summary>
+    internal sbyte Level(int row, int k)
+    {
+        (int block, int panelRow) = Kernels.PanelRowOf(row, GateCount, HiddenSize);
+        return _packed[((long)block * Pairs(Cols) + k / 2) * PairBytes + 2 * panelRow + (k & 1)];
+    }
+
     public override int PreparedLength => 2 * Pairs(Cols);
 
     public override void Pack(ReadOnlySpan<float> w)

@@ -11,7 +11,7 @@ public enum PackedPrecision
     Float32 = 0,
 
     /// <summary>
-    /// bfloat16 weights (each rounded to the nearest, relative error at most 2⁻⁹), float32 products: half the bytes.
+    /// bfloat16 weights (each rounded to the nearest, relative error at most 2⁻⁸), float32 products: half the bytes.
     /// </summary>
     BFloat16 = 1,
 
