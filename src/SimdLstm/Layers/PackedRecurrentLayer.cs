@@ -27,6 +27,17 @@ namespace SimdLstm;
 /// <para><b>Threads.</b> Steps only read this object, so many threads may share it, each with its own
 /// <see cref="RecurrentState"/> and <see cref="InferenceWorkspace"/>. <see cref="Refresh"/> must not run while any thread
 /// steps.</para>
+/// <para><b>Precision.</b> The gate matrices may be kept in float32 (the default), bfloat16 or int8
+/// (<see cref="PackedPrecision"/>, <see cref="RecurrentLayer.Pack(PackedPrecision)"/>): a batch-1 step reads every weight
+/// once, so fewer bytes per weight make it faster once the float32 weights no longer fit the caches. Each format is one
+/// implementation of the gate-panel seam (its packing, its product for one block of 64 rows, and for int8 the
+/// quantisation of the product's input), and everything else — the block loop, the split among a pool's threads, the
+/// fused pointwise step, sequences, directions, lengths, projections — is shared. Biases, projections, the cell state and
+/// every pointwise step stay float32. bfloat16 and int8 copies run a sequence pass's input projection through the panels
+/// row by row and a batch's recurrence stream by stream (they have no matrix-product path), so their sequence passes are
+/// bitwise repeated steps; for large batches a float32 copy, whose per-step product reads the weights once for all
+/// streams, can be faster. <see cref="CopyEffectiveWeights"/> gives the weights a format multiplies by, and
+/// <see cref="WeightBytes"/> the bytes a step reads.</para>
 /// <para><b>Accuracy.</b> In a step, each gate pre-activation is accumulated in float in the order bias (bias_ih + bias_hh,
 /// added once when packing), W_ih·x, W_hh·h, one multiply-add per term in the fixed column order of the gate-panel
 /// kernel; a step's result is bitwise the same on every vector width and alignment. A cell that keeps its recurrent
@@ -34,7 +45,10 @@ namespace SimdLstm;
 /// streamed once. A sequence pass computes W_ih·x of
 /// all steps with the matrix product instead, whose summation order is its own, so it agrees with repeated steps only up
 /// to float rounding. Both differ from <see cref="RecurrentLayer"/>'s results (which sum in another order) only by float
-/// rounding.</para>
+/// rounding. A bfloat16 copy computes the same sums over its rounded weights (each within 2⁻⁸ relative of the layer's),
+/// in its own documented order; an int8 copy sums each product exactly in integers over its quantised weights and its
+/// int16-quantised input, then scales once per row (the error analysis is at <see cref="PackedPrecision.Int8"/> and in
+/// the README's precision table, with measured differences from the float32 copy).</para>
 /// </remarks>
 public sealed class PackedRecurrentLayer
 {
