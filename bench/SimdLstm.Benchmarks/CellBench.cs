@@ -21,6 +21,7 @@ public abstract class CellBench
     private PackedRecurrentLayer _packed = null!;
     private RecurrentState _state = null!;
     private RecurrentWorkspace _workspace = null!;
+    private InferenceWorkspace _packedWorkspace = null!;
     private RecurrentParameters _gradients = null!;
     private float[] _input = [];
     private float[] _output = [];
@@ -96,7 +97,7 @@ public abstract class CellBench
     /// </summary>
     [Benchmark]
     [BenchmarkCategory("Step")]
-    public void Step() => _packed.Step(_input, _state, _workspace, _output);
+    public void Step() => _packed.Step(_input, _state, _packedWorkspace, _output);
 
     /// <summary>A 100-step inference sequence from a zero state through the packed copy; the reported time is per step.</summary>
     [Benchmark(OperationsPerInvoke = BenchCases.SequenceSteps)]
@@ -104,7 +105,7 @@ public abstract class CellBench
     public void Sequence()
     {
         _state.Reset();
-        _packed.Forward(_input, BenchCases.SequenceSteps, _state, _workspace, _output);
+        _packed.Forward(_input, BenchCases.SequenceSteps, _state, _packedWorkspace, _output);
     }
 
     /// <summary>
@@ -162,10 +163,13 @@ public abstract class CellBench
     private void Create(int steps, int batch, bool packed = false, ComputePool? pool = null)
     {
         _layer = new RecurrentLayer(BenchCases.Options(Cell, Size), seed: 1);
-        if (packed)
-            _packed = _layer.Pack();
         _state = _layer.CreateState(batch);
-        _workspace = _layer.CreateWorkspace(steps, batch, pool); // also serves the packed copy (same shape)
+        _workspace = _layer.CreateWorkspace(steps, batch, pool);
+        if (packed)
+        {
+            _packed = _layer.Pack();
+            _packedWorkspace = _packed.CreateWorkspace(steps, batch, pool);
+        }
         _gradients = _layer.CreateGradients();
         var random = new Random(2);
         _input = Uniform(random, steps * batch * Size);

@@ -27,6 +27,7 @@ public abstract class SequenceShapeBench
     private PackedRecurrentLayer _packed = null!;
     private RecurrentState _state = null!;
     private RecurrentWorkspace _workspace = null!;
+    private InferenceWorkspace _packedWorkspace = null!;
     private float[] _input = [];
     private float[] _output = [];
     private int[] _lengths = [];
@@ -107,7 +108,7 @@ public abstract class SequenceShapeBench
     private void Packed()
     {
         _state.Reset();
-        _packed.Forward(SequenceInput.Dense(_input, SequenceShapes.Steps, lengths: _lengths), _state, _workspace, _output);
+        _packed.Forward(SequenceInput.Dense(_input, SequenceShapes.Steps, lengths: _lengths), _state, _packedWorkspace, _output);
     }
 
     private void Create(bool bidirectional, int batch, ReadOnlySpan<int> lengths)
@@ -117,7 +118,8 @@ public abstract class SequenceShapeBench
         _layer = new RecurrentLayer(options, seed: 1);
         _packed = _layer.Pack();
         _state = _layer.CreateState(batch);
-        _workspace = _layer.CreateWorkspace(SequenceShapes.Steps, batch); // serves the packed copy too (same shape)
+        _workspace = _layer.CreateWorkspace(SequenceShapes.Steps, batch);
+        _packedWorkspace = _packed.CreateWorkspace(SequenceShapes.Steps, batch);
         _lengths = lengths.ToArray();
         var random = new Random(2);
         _input = new float[SequenceShapes.Steps * batch * Size];

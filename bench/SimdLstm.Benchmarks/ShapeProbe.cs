@@ -49,6 +49,7 @@ public static class ShapeProbe
         PackedRecurrentLayer packed = layer.Pack();
         RecurrentState state = layer.CreateState(batch);
         RecurrentWorkspace workspace = layer.CreateWorkspace(SequenceShapes.Steps, batch);
+        InferenceWorkspace packedWorkspace = packed.CreateWorkspace(SequenceShapes.Steps, batch);
         var random = new Random(2);
         var input = new float[SequenceShapes.Steps * batch * size];
         for (int i = 0; i < input.Length; i++)
@@ -64,7 +65,7 @@ public static class ShapeProbe
             if (layerPath)
                 layer.Forward(sequence, state, workspace, output, training: false);
             else
-                packed.Forward(sequence, state, workspace, output);
+                packed.Forward(sequence, state, packedWorkspace, output);
             best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalMicroseconds);
         }
         return best;

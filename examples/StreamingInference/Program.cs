@@ -9,7 +9,7 @@ const int inputSize = 32, hiddenSize = 128, steps = 20_000;
 var lstm = new RecurrentLayer(RecurrentOptions.Lstm(inputSize, hiddenSize, numLayers: 2), seed: 42);
 PackedRecurrentLayer fast = lstm.Pack();                          // the weights laid out for streaming, once
 RecurrentState state = fast.CreateState(batchSize: 1);            // h = c = 0
-RecurrentWorkspace workspace = fast.CreateWorkspace(maxSteps: 1); // scratch, allocated once
+InferenceWorkspace workspace = fast.CreateWorkspace(maxSteps: 1); // scratch, allocated once
 float[] sample = new float[inputSize];
 float[] output = new float[hiddenSize];
 var random = new Random(1);

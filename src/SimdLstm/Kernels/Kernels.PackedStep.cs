@@ -166,6 +166,31 @@ public static partial class Kernels
         }
     }
 
+    /// <summary>
+    /// tile[0..64] += block <paramref name="block"/> of a packed matrix (<paramref name="cols"/> columns) times x, in the
+    /// documented column order, on the widest path the machine has: one block of <see cref="GatePanelGemvBlocks(ReadOnlySpan{float}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, int, Span{float}, int, int)"/>'s
+    /// product with one matrix. Unvalidated.
+    /// </summary>
+    internal static void GatePanelAccumulateBlock(ReadOnlySpan<float> packed, int cols, int block, ReadOnlySpan<float> x, Span<float> tile)
+    {
+        ref float w = ref Unsafe.Add(ref MemoryMarshal.GetReference(packed), (nint)block * cols * PanelRows);
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref float t = ref MemoryMarshal.GetReference(tile);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            PanelAccumulate256(ref w, cols, ref xr, ref t);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            for (int half = 0; half < PanelRows; half += PanelRows / 2)
+                PanelAccumulate128(ref Unsafe.Add(ref w, half), cols, ref xr, ref Unsafe.Add(ref t, half));
+        }
+        else
+        {
+            PanelAccumulateScalar(ref w, cols, ref xr, ref t);
+        }
+    }
+
     // dst[0..valid] = src[0..valid], dst[valid..count] = 0, for any 0 ≤ valid ≤ count. A gate chunk moves as Vector256
     // copies (an LSTM's 16 or an RNN's 64 floats entirely), then at most one Vector128 copy and single floats (a GRU's 21
     // as 16 + 4 + 1): the scalar loop cost about a tenth of an H = 64 LSTM step.

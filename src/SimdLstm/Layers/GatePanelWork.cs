@@ -3,29 +3,34 @@ using System;
 namespace SimdLstm;
 
 /// <summary>
-/// One recurrent step of a stream through gate panels: the product y += A·xa + B·xb (<see cref="Kernels.GatePanelGemvBlocks"/>)
-/// and the cell's pointwise step on the same units, handed to a
+/// One recurrent step of a stream through gate panels of any format: the product y += A·xa + B·xb
+/// (<see cref="Kernels.PanelGemvBlocks"/>) and the cell's pointwise step on the same units, handed to a
 /// <see cref="ComputePool"/>: share p of n takes the panel blocks [p·blocks/n, (p+1)·blocks/n). Blocks are independent
 /// (each writes only its own rows of y, each row is computed by the same operations wherever it runs), so the result is
-/// bitwise that of one call, for any number of shares. Arrays and offsets, because a pool's work cannot carry spans.
+/// bitwise that of one call, for any number of shares. Inputs a format converts (int8) are converted before the work is
+/// shared (<see cref="PanelWeights.Prepare"/>). Arrays and offsets, because a pool's work cannot carry spans.
 /// </summary>
 internal sealed class GatePanelWork : IComputeWork
 {
-    private float[] _panelA = [], _panelB = [], _xa = [], _xb = [], _y = [];
-    private int _colsA, _colsB, _offsetXA, _offsetXB, _offsetY, _gateCount = 1, _hiddenSize;
+    private PanelWeights? _a, _b;
+    private float[] _xa = [], _xb = [], _y = [];
+    private short[] _preparedA = [], _preparedB = [];
+    private float _scaleA, _scaleB;
+    private int _offsetXA, _offsetXB, _offsetY;
 
-    public void Set(float[] panelA, int colsA, float[] xa, int offsetXA, float[] panelB, int colsB, float[] xb, int offsetXB,
-        int gateCount, int hiddenSize, float[] y, int offsetY)
+    /// <summary>The product: A (null: none) times xa[offsetXA ..], B times xb[offsetXB ..], into y[offsetY ..].</summary>
+    public void Set(PanelWeights? a, float[] xa, int offsetXA, short[] preparedA, float scaleA,
+        PanelWeights b, float[] xb, int offsetXB, short[] preparedB, float scaleB, float[] y, int offsetY)
     {
-        (_panelA, _colsA, _xa, _offsetXA) = (panelA, colsA, xa, offsetXA);
-        (_panelB, _colsB, _xb, _offsetXB) = (panelB, colsB, xb, offsetXB);
-        (_gateCount, _hiddenSize, _y, _offsetY) = (gateCount, hiddenSize, y, offsetY);
+        (_a, _xa, _offsetXA, _preparedA, _scaleA) = (a, xa, offsetXA, preparedA, scaleA);
+        (_b, _xb, _offsetXB, _preparedB, _scaleB) = (b, xb, offsetXB, preparedB, scaleB);
+        (_y, _offsetY) = (y, offsetY);
     }
 
     /// <summary>Drops the references, so a workspace does not keep a layer's panels alive after the call.</summary>
     public void Clear()
     {
-        Set([], 0, [], 0, [], 0, [], 0, _gateCount, _hiddenSize, [], 0);
+        (_a, _b, _xa, _xb, _y, _preparedA, _preparedB) = (null, null, [], [], [], [], []);
         SetPointwise(null, [], 0, [], 0, [], 0);
     }
 
@@ -51,31 +56,74 @@ internal sealed class GatePanelWork : IComputeWork
 
     public void Run(int part, int parts)
     {
-        int blocks = Kernels.PanelBlocks(_gateCount, _hiddenSize);
+        PanelWeights b = _b!;
+        int gateCount = b.GateCount, hiddenSize = b.HiddenSize, blocks = b.Blocks;
         int start = (int)((long)blocks * part / parts), end = (int)((long)blocks * (part + 1) / parts);
         if (start == end)
             return;
         RecurrentCell recurrence = _recurrence!;
-        int g = _gateCount * _hiddenSize;
+        int g = gateCount * hiddenSize;
         Span<float> y = _y.AsSpan(_offsetY, g);
-        ReadOnlySpan<float> xb = _xb.AsSpan(_offsetXB, _colsB);
+        ReadOnlySpan<float> xb = _xb.AsSpan(_offsetXB, b.Cols);
+        var inputA = _a is null ? default : new PanelInput(_xa.AsSpan(_offsetXA, _a.Cols), _preparedA.AsSpan(0, _a.PreparedLength), _scaleA);
+        var inputB = new PanelInput(xb, _preparedB.AsSpan(0, b.PreparedLength), _scaleB);
         Span<float> recurrent = Span<float>.Empty;
         if (recurrence.SeparateRecurrent)
         {
             // The two products into their own buffers, each block's weights still streamed once.
             recurrent = _recurrent.AsSpan(_recurrentAt, g);
-            Kernels.GatePanelGemvBlocks(_panelA, _colsA, _xa.AsSpan(_offsetXA, _colsA), [], 0, [], _gateCount, _hiddenSize, y, start, end);
-            Kernels.GatePanelGemvBlocks([], 0, [], _panelB, _colsB, xb, _gateCount, _hiddenSize, recurrent, start, end);
+            if (_a is not null)
+                Kernels.PanelGemvBlocks(_a, inputA, null, default, y, start, end);
+            Kernels.PanelGemvBlocks(null, default, b, inputB, recurrent, start, end);
         }
         else
         {
-            Kernels.GatePanelGemvBlocks(_panelA, _colsA, _xa.AsSpan(_offsetXA, _colsA), _panelB, _colsB, xb, _gateCount, _hiddenSize, y, start, end);
+            Kernels.PanelGemvBlocks(_a, inputA, b, inputB, y, start, end);
         }
 
-        int units = Kernels.PanelRows / _gateCount;
-        int first = start * units, last = Math.Min(end * units, _hiddenSize);
-        Span<float> c = _cellState.Length == 0 ? Span<float>.Empty : _cellState.AsSpan(_cellAt, _hiddenSize);
-        recurrence.ForwardUnits(_hiddenSize, y, recurrent, xb, c, _hiddenNext.AsSpan(_hiddenNextAt, _hiddenSize), first, last);
+        int units = Kernels.PanelRows / gateCount;
+        int first = start * units, last = Math.Min(end * units, hiddenSize);
+        Span<float> c = _cellState.Length == 0 ? Span<float>.Empty : _cellState.AsSpan(_cellAt, hiddenSize);
+        recurrence.ForwardUnits(hiddenSize, y, recurrent, xb, c, _hiddenNext.AsSpan(_hiddenNextAt, hiddenSize), first, last);
+    }
+}
+
+/// <summary>
+/// y[r] += A·x_r for rows r of a batch of inputs through gate panels of any format (the input projection of a sequence
+/// pass for a format without a matrix-product path), handed to a <see cref="ComputePool"/>: share p of n takes the panel
+/// blocks [p·blocks/n, (p+1)·blocks/n) of every row. The inputs were prepared beforehand, row by row
+/// (<see cref="PanelWeights.Prepare"/>), so each row's result is bitwise that of a step's product.
+/// </summary>
+internal sealed class PanelRowsWork : IComputeWork
+{
+    private PanelWeights? _a;
+    private float[] _x = [], _y = [], _scales = [];
+    private short[] _prepared = [];
+    private int _rows;
+
+    public void Set(PanelWeights a, int rows, float[] x, short[] prepared, float[] scales, float[] y)
+    {
+        (_a, _rows, _x, _prepared, _scales, _y) = (a, rows, x, prepared, scales, y);
+    }
+
+    public void Clear() => (_a, _x, _prepared, _scales, _y) = (null, [], [], [], []);
+
+    public void Run(int part, int parts)
+    {
+        PanelWeights a = _a!;
+        int start = (int)((long)a.Blocks * part / parts), end = (int)((long)a.Blocks * (part + 1) / parts);
+        if (start == end)
+            return;
+        int k = a.Cols, g = a.GateCount * a.HiddenSize, prepared = a.PreparedLength;
+        // Block by block, every row: a block's weights are read from memory once and stay in cache for the other rows.
+        for (int j = start; j < end; j++)
+        {
+            for (int r = 0; r < _rows; r++)
+            {
+                var input = new PanelInput(_x.AsSpan(r * k, k), _prepared.AsSpan(r * prepared, prepared), prepared == 0 ? 1f : _scales[r]);
+                Kernels.PanelGemvBlocks(a, input, null, default, _y.AsSpan(r * g, g), j, j + 1);
+            }
+        }
     }
 }
 

@@ -25,7 +25,7 @@ namespace SimdLstm;
 /// without allocating. This is deliberate: a training loop keeps using <see cref="RecurrentLayer"/>, which always reads the
 /// current weights, and publishes a refreshed inference copy when it chooses.</para>
 /// <para><b>Threads.</b> Steps only read this object, so many threads may share it, each with its own
-/// <see cref="RecurrentState"/> and <see cref="RecurrentWorkspace"/>. <see cref="Refresh"/> must not run while any thread
+/// <see cref="RecurrentState"/> and <see cref="InferenceWorkspace"/>. <see cref="Refresh"/> must not run while any thread
 /// steps.</para>
 /// <para><b>Accuracy.</b> In a step, each gate pre-activation is accumulated in float in the order bias (bias_ih + bias_hh,
 /// added once when packing), W_ih·x, W_hh·h, one multiply-add per term in the fixed column order of the gate-panel
@@ -39,23 +39,34 @@ namespace SimdLstm;
 public sealed class PackedRecurrentLayer
 {
     // Per unit u = layer·D + direction:
-    private readonly float[][] _panelIh;   // weight_ih in gate panels
-    private readonly float[][] _panelHh;   // weight_hh in gate panels
-    private readonly float[][] _gemmIh;    // weight_ih packed for Kernels.GemmPackedB (op(B) = W_ihᵀ)
+    private readonly PanelWeights[] _ih;   // weight_ih in gate panels of the copy's format
+    private readonly PanelWeights[] _hh;   // weight_hh in gate panels of the copy's format
+    private readonly float[][] _gemmIh;    // weight_ih packed for Kernels.GemmPackedB (op(B) = W_ihᵀ); float32 copies only
     private readonly float[][] _bias;      // bias_ih + bias_hh [G·H] (bias_ih alone where the cell keeps its recurrent projection apart; zeros without bias)
     private readonly float[][] _biasHh;    // bias_hh [G·H] where the cell keeps its recurrent projection apart (zeros without bias), else empty
     private readonly float[][] _weightHr;  // weight_hr [P, H] as stored (projected LSTMs), else empty
-    private readonly float[][] _gemmHh;    // weight_hh packed for Kernels.GemmPackedB (op(B) = W_hhᵀ): a batch's per-step product
+    private readonly float[][] _gemmHh;    // weight_hh packed for Kernels.GemmPackedB (op(B) = W_hhᵀ): a batch's per-step product; float32 copies only
 
-    /// <summary>Packs a copy of <paramref name="weights"/>.</summary>
+    /// <summary>Packs a float32 copy of <paramref name="weights"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A packed matrix would not fit in one array.</exception>
     public PackedRecurrentLayer(RecurrentParameters weights)
+        : this(weights, PackedPrecision.Float32)
+    {
+    }
+
+    /// <summary>Packs a copy of <paramref name="weights"/> whose gate matrices are kept in <paramref name="precision"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A packed matrix would not fit in one array, or the precision is unknown.</exception>
+    public PackedRecurrentLayer(RecurrentParameters weights, PackedPrecision precision)
     {
         ArgumentNullException.ThrowIfNull(weights);
+        if (precision is not (PackedPrecision.Float32 or PackedPrecision.BFloat16 or PackedPrecision.Int8))
+            throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Float32, BFloat16 or Int8.");
         Options = weights.Options;
+        Precision = precision;
         int units = Options.StateLayers, g = Options.GateSize, h = Options.HiddenSize, hs = Options.HiddenStateSize, gates = GateCount;
-        _panelIh = new float[units][];
-        _panelHh = new float[units][];
+        bool float32 = precision == PackedPrecision.Float32;
+        _ih = new PanelWeights[units];
+        _hh = new PanelWeights[units];
         _gemmIh = new float[units][];
         _bias = new float[units][];
         _biasHh = new float[units][];
@@ -64,15 +75,62 @@ public sealed class PackedRecurrentLayer
         for (int u = 0; u < units; u++)
         {
             int inputSize = Options.LayerInputSize(u / Options.NumDirections);
-            _panelIh[u] = new float[Kernels.PackedGatePanelLength(gates, h, inputSize)];
-            _panelHh[u] = new float[Kernels.PackedGatePanelLength(gates, h, hs)];
-            _gemmIh[u] = new float[Kernels.PackedBLength(inputSize, g)];
+            _ih[u] = CreatePanels(precision, gates, h, inputSize);
+            _hh[u] = CreatePanels(precision, gates, h, hs);
+            _gemmIh[u] = float32 ? new float[Kernels.PackedBLength(inputSize, g)] : [];
             _bias[u] = new float[g];
             _biasHh[u] = Options.Recurrence.SeparateRecurrent ? new float[g] : [];
             _weightHr[u] = Options.ProjectionSize > 0 ? new float[Options.ProjectionSize * h] : [];
-            _gemmHh[u] = new float[CellMath.RecurrentPackedLength(hs, g)];
+            _gemmHh[u] = float32 ? new float[CellMath.RecurrentPackedLength(hs, g)] : [];
         }
         Refresh(weights);
+    }
+
+    private static PanelWeights CreatePanels(PackedPrecision precision, int gates, int hiddenSize, int cols) => precision switch
+    {
+        PackedPrecision.BFloat16 => new BFloat16PanelWeights(gates, hiddenSize, cols),
+        PackedPrecision.Int8 => new Int8PanelWeights(gates, hiddenSize, cols),
+        _ => new Float32PanelWeights(gates, hiddenSize, cols),
+    };
+
+    /// <summary>The number format the gate matrices are kept and multiplied in.</summary>
+    public PackedPrecision Precision { get; }
+
+    /// <summary>
+    /// Bytes of weights one batch-1 step of every layer reads: the gate panels (with int8's per-row scales), the biases
+    /// and the projections. A step cannot take less time than these bytes over the memory bandwidth they come from.
+    /// </summary>
+    public long WeightBytes
+    {
+        get
+        {
+            long bytes = 0;
+            for (int u = 0; u < _ih.Length; u++)
+                bytes += _ih[u].Bytes + _hh[u].Bytes + sizeof(float) * ((long)_bias[u].Length + _biasHh[u].Length + _weightHr[u].Length);
+            return bytes;
+        }
+    }
+
+    // Values of prepared (converted) input a workspace holds for this copy's products.
+    internal int PreparedLength(int layer, bool recurrent) =>
+        recurrent ? _hh[0].PreparedLength : _ih[layer * Options.NumDirections].PreparedLength;
+
+    /// <summary>
+    /// Writes the weight_ih (<paramref name="recurrent"/> false) or weight_hh of one direction of one layer as this copy
+    /// multiplies by them, in PyTorch's layout [G·H, K]: for bfloat16 the rounded weights, for int8 s_r·q[r, k]. A
+    /// reference computation on these weights shows the format's own rounding apart from the quantisation.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The layer or direction is out of range.</exception>
+    /// <exception cref="ArgumentException">The length of <paramref name="destination"/> is not G·H·K.</exception>
+    public void CopyEffectiveWeights(int layer, int direction, bool recurrent, Span<float> destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(layer);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, Options.NumLayers);
+        ArgumentOutOfRangeException.ThrowIfNegative(direction);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(direction, Options.NumDirections);
+        PanelWeights panels = (recurrent ? _hh : _ih)[layer * Options.NumDirections + direction];
+        Guard.Length(destination.Length, panels.GateCount * panels.HiddenSize * panels.Cols, nameof(destination));
+        panels.Dequantize(destination);
     }
 
     /// <summary>The network's shape.</summary>
@@ -88,16 +146,19 @@ public sealed class PackedRecurrentLayer
         ArgumentNullException.ThrowIfNull(weights);
         if (weights.Options != Options)
             throw new ArgumentException($"Expected weights for {RecurrentLayer.Describe(Options)} but got weights for {RecurrentLayer.Describe(weights.Options)}.", nameof(weights));
-        int g = Options.GateSize, h = Options.HiddenSize, hs = Options.HiddenStateSize, gates = GateCount;
+        int g = Options.GateSize, hs = Options.HiddenStateSize;
         for (int u = 0; u < Options.StateLayers; u++)
         {
             int l = u / Options.NumDirections, d = u % Options.NumDirections;
             int inputSize = Options.LayerInputSize(l);
-            Kernels.PackGatePanels(weights.WeightIh(l, d), gates, h, inputSize, _panelIh[u]);
-            Kernels.PackGatePanels(weights.WeightHh(l, d), gates, h, hs, _panelHh[u]);
-            Kernels.PackGemmB(Transpose.Transposed, inputSize, g, weights.WeightIh(l, d), inputSize, _gemmIh[u]);
+            _ih[u].Pack(weights.WeightIh(l, d));
+            _hh[u].Pack(weights.WeightHh(l, d));
+            if (Precision == PackedPrecision.Float32)
+            {
+                Kernels.PackGemmB(Transpose.Transposed, inputSize, g, weights.WeightIh(l, d), inputSize, _gemmIh[u]);
+                CellMath.PackRecurrentForward(weights.WeightHh(l, d), hs, g, _gemmHh[u]);
+            }
             weights.WeightHr(l, d).CopyTo(_weightHr[u]);
-            CellMath.PackRecurrentForward(weights.WeightHh(l, d), hs, g, _gemmHh[u]);
             Span<float> bias = _bias[u];
             if (!Options.Bias)
             {
@@ -123,7 +184,8 @@ public sealed class PackedRecurrentLayer
     public RecurrentState CreateState(int batchSize = 1) => new(Options, batchSize);
 
     /// <summary>A workspace for passes of at most <paramref name="maxSteps"/> steps over at most <paramref name="maxBatch"/> streams.</summary>
-    public RecurrentWorkspace CreateWorkspace(int maxSteps = 1, int maxBatch = 1) => new(Options, maxSteps, maxBatch);
+    /// <exception cref="ArgumentOutOfRangeException">A size is less than 1, or the buffers would not fit in arrays.</exception>
+    public InferenceWorkspace CreateWorkspace(int maxSteps = 1, int maxBatch = 1) => new(this, maxSteps, maxBatch, null);
 
     /// <summary>
     /// As <see cref="CreateWorkspace(int, int)"/>, with steps and sequence passes shared among the threads of
@@ -131,7 +193,8 @@ public sealed class PackedRecurrentLayer
     /// rows, one range per thread, so with two cores each streams half the weights (from its own L2 cache when the half
     /// fits). Results are bitwise the same whatever the thread count.
     /// </summary>
-    public RecurrentWorkspace CreateWorkspace(int maxSteps, int maxBatch, ComputePool? pool) => new(Options, maxSteps, maxBatch, pool);
+    /// <exception cref="ArgumentOutOfRangeException">A size is less than 1, or the buffers would not fit in arrays.</exception>
+    public InferenceWorkspace CreateWorkspace(int maxSteps, int maxBatch, ComputePool? pool) => new(this, maxSteps, maxBatch, pool);
 
     /// <summary>
     /// Runs one time step of every stream in <paramref name="state"/> and updates the state in place, as
@@ -145,7 +208,7 @@ public sealed class PackedRecurrentLayer
     /// <param name="output">Receives h_t of the top layer, [B, H'].</param>
     /// <exception cref="ArgumentException">A length or shape does not match; nothing has been written.</exception>
     /// <exception cref="InvalidOperationException">The network is bidirectional; nothing has been written.</exception>
-    public void Step(ReadOnlySpan<float> input, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+    public void Step(ReadOnlySpan<float> input, RecurrentState state, InferenceWorkspace workspace, Span<float> output)
     {
         ValidateStep(state, workspace, output);
         Guard.Length(input.Length, state.BatchSize * Options.InputSize, nameof(input));
@@ -159,7 +222,7 @@ public sealed class PackedRecurrentLayer
     /// <exception cref="ArgumentException">A length does not match; nothing has been written.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A token is outside [0, I); nothing has been written.</exception>
     /// <exception cref="InvalidOperationException">The network is bidirectional; nothing has been written.</exception>
-    public void Step(ReadOnlySpan<int> tokens, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+    public void Step(ReadOnlySpan<int> tokens, RecurrentState state, InferenceWorkspace workspace, Span<float> output)
     {
         ValidateStep(state, workspace, output);
         Guard.Length(tokens.Length, state.BatchSize, nameof(tokens));
@@ -178,30 +241,29 @@ public sealed class PackedRecurrentLayer
     /// <param name="workspace">Scratch; a saved forward pass in it is discarded.</param>
     /// <param name="output">Receives every step's output of the top layer, [T, B, D·H'] (or [B, T, D·H']), zero past a stream's length.</param>
     /// <exception cref="ArgumentException">A length, shape, token or stream length is out of range; nothing has been written.</exception>
-    public void Forward(SequenceInput input, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+    public void Forward(SequenceInput input, RecurrentState state, InferenceWorkspace workspace, Span<float> output)
     {
         RecurrentLayer.ValidateSequence(Options, input, state, workspace, output.Length);
-        workspace.HasSaved = false;
+        ValidatePrecision(workspace);
         RecurrentLayer.SaveSequence(Options, input, state.BatchSize, workspace);
         ForwardCore(input.IsTokens, input.BatchFirst, state, workspace, output);
     }
 
-    /// <summary>As <see cref="Forward(SequenceInput, RecurrentState, RecurrentWorkspace, Span{float})"/> with dense inputs [T, B, I] (or [B, T, I]), every stream T long.</summary>
+    /// <summary>As <see cref="Forward(SequenceInput, RecurrentState, InferenceWorkspace, Span{float})"/> with dense inputs [T, B, I] (or [B, T, I]), every stream T long.</summary>
     /// <exception cref="ArgumentException">A length or shape does not match; nothing has been written.</exception>
-    public void Forward(ReadOnlySpan<float> input, int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output, bool batchFirst = false) =>
+    public void Forward(ReadOnlySpan<float> input, int steps, RecurrentState state, InferenceWorkspace workspace, Span<float> output, bool batchFirst = false) =>
         Forward(SequenceInput.Dense(input, steps, batchFirst), state, workspace, output);
 
-    /// <summary>As <see cref="Forward(SequenceInput, RecurrentState, RecurrentWorkspace, Span{float})"/> with token inputs, [T, B] (or [B, T]).</summary>
+    /// <summary>As <see cref="Forward(SequenceInput, RecurrentState, InferenceWorkspace, Span{float})"/> with token inputs, [T, B] (or [B, T]).</summary>
     /// <exception cref="ArgumentException">A length does not match; nothing has been written.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A token is outside [0, I); nothing has been written.</exception>
-    public void Forward(ReadOnlySpan<int> tokens, int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output, bool batchFirst = false) =>
+    public void Forward(ReadOnlySpan<int> tokens, int steps, RecurrentState state, InferenceWorkspace workspace, Span<float> output, bool batchFirst = false) =>
         Forward(SequenceInput.FromTokens(tokens, steps, batchFirst), state, workspace, output);
 
-    private void StepCore(ReadOnlySpan<float> input, ReadOnlySpan<int> tokens, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+    private void StepCore(ReadOnlySpan<float> input, ReadOnlySpan<int> tokens, RecurrentState state, InferenceWorkspace workspace, Span<float> output)
     {
-        workspace.HasSaved = false;
         workspace.Pool?.ThrowIfDisposed();
-        int batch = state.BatchSize, h = Options.HiddenSize, hs = Options.HiddenStateSize, g = Options.GateSize, gates = GateCount;
+        int batch = state.BatchSize, hs = Options.HiddenStateSize, g = Options.GateSize;
         float[] gatesArray = workspace.Gates, hiddenArray = state.HiddenArray, inputArray = workspace.Input;
         input.CopyTo(inputArray); // a pool's work reads arrays, not the caller's span
         for (int l = 0; l < Options.NumLayers; l++)
@@ -209,36 +271,37 @@ public sealed class PackedRecurrentLayer
             int inputSize = Options.LayerInputSize(l);
             for (int b = 0; b < batch; b++)
             {
-                int hiddenAt = state.HiddenOffset(l) + b * hs, cellAt = state.CellOffset(l) + b * h;
+                int hiddenAt = state.HiddenOffset(l) + b * hs, cellAt = state.CellOffset(l) + b * Options.HiddenSize;
                 _bias[l].CopyTo(gatesArray, 0);
                 if (l == 0 && !tokens.IsEmpty)
                 {
-                    Kernels.GatePanelAddColumn(_panelIh[0], inputSize, tokens[b], gates, h, gatesArray.AsSpan(0, g));
-                    StepStream(workspace, state, l, [], 0, [], 0, hiddenAt, cellAt, 0);
+                    _ih[0].AddColumn(tokens[b], gatesArray.AsSpan(0, g));
+                    StepStream(workspace, l, null, [], 0, hiddenArray, hiddenAt, state.CellArray, cellAt, 0);
                 }
                 else if (l == 0)
                 {
-                    StepStream(workspace, state, l, _panelIh[l], inputSize, inputArray, b * inputSize, hiddenAt, cellAt, 0);
+                    StepStream(workspace, l, _ih[l], inputArray, b * inputSize, hiddenArray, hiddenAt, state.CellArray, cellAt, 0);
                 }
                 else
                 {
-                    StepStream(workspace, state, l, _panelIh[l], inputSize, hiddenArray, state.HiddenOffset(l - 1) + b * hs, hiddenAt, cellAt, 0);
+                    StepStream(workspace, l, _ih[l], hiddenArray, state.HiddenOffset(l - 1) + b * hs, hiddenArray, hiddenAt, state.CellArray, cellAt, 0);
                 }
             }
         }
         state.HiddenOf(Options.NumLayers - 1).CopyTo(output);
     }
 
-    private void ForwardCore(bool tokens, bool batchFirst, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+    private void ForwardCore(bool tokens, bool batchFirst, RecurrentState state, InferenceWorkspace workspace, Span<float> output)
     {
         workspace.Pool?.ThrowIfDisposed();
         SequenceLayout layout = workspace.Layout;
-        int batch = layout.Batch, rows = layout.Rows, h = Options.HiddenSize, hs = Options.HiddenStateSize, g = Options.GateSize;
-        int gates = GateCount, width = Options.OutputSize, directions = Options.NumDirections;
-        float[] gatesArray = workspace.Gates, hiddenArray = state.HiddenArray;
+        int batch = layout.Batch, rows = layout.Rows, g = Options.GateSize;
+        int width = Options.OutputSize, directions = Options.NumDirections;
+        bool float32 = Precision == PackedPrecision.Float32;
+        float[] gatesArray = workspace.Gates;
         Span<float> allGates = gatesArray.AsSpan(0, rows * g);
         // Each layer's output rows [R, D·H'] are the next layer's input: two scratch buffers of the workspace alternate.
-        float[] lower = workspace.DLower, upper = workspace.DUpper;
+        float[] lower = workspace.Lower, upper = workspace.Upper;
         for (int l = 0; l < Options.NumLayers; l++)
         {
             int inputSize = Options.LayerInputSize(l);
@@ -247,25 +310,32 @@ public sealed class PackedRecurrentLayer
                 int u = l * directions + d;
                 for (int r = 0; r < rows; r++)
                     _bias[u].CopyTo(allGates.Slice(r * g, g));
+                float[] x = l == 0 ? workspace.Input : lower;
                 if (l == 0 && tokens)
                 {
                     ReadOnlySpan<int> saved = workspace.Tokens.AsSpan(0, rows);
                     for (int r = 0; r < rows; r++)
-                        Kernels.GatePanelAddColumn(_panelIh[u], inputSize, saved[r], gates, h, allGates.Slice(r * g, g));
+                        _ih[u].AddColumn(saved[r], allGates.Slice(r * g, g));
                 }
-                else
+                else if (float32)
                 {
                     // One matrix product projects the inputs of all rows.
                     PackedGemmRowsWork projection = workspace.ProjectionWork;
-                    projection.Set(rows, g, inputSize, l == 0 ? workspace.Input : lower, 0, _gemmIh[u], gatesArray, 0);
+                    projection.Set(rows, g, inputSize, x, 0, _gemmIh[u], gatesArray, 0);
                     RunSplit(workspace, projection, (long)rows * g * inputSize, rows);
                     projection.Clear();
+                }
+                else
+                {
+                    ProjectRows(workspace, _ih[u], rows, x);
                 }
 
                 if (batch == 1)
                     StreamSteps(workspace, state, u, d, upper);
-                else
+                else if (float32)
                     BatchSteps(workspace, state, u, d, upper);
+                else
+                    BatchStreamSteps(workspace, state, u, d, upper);
             }
             (lower, upper) = (upper, lower);
         }
@@ -273,9 +343,25 @@ public sealed class PackedRecurrentLayer
         RecurrentLayer.ScatterRows(layout, lower.AsSpan(0, rows * width), width, batchFirst, output);
     }
 
+    // The input projection of every row through the format's panels (no matrix-product path for it): each row's input
+    // prepared once, then each thread takes a range of blocks for all rows. Each row's gates are bitwise a step's.
+    private static void ProjectRows(InferenceWorkspace workspace, PanelWeights panels, int rows, float[] x)
+    {
+        int k = panels.Cols, prepared = panels.PreparedLength;
+        if (prepared > 0)
+        {
+            for (int r = 0; r < rows; r++)
+                workspace.RowScales[r] = panels.Prepare(x.AsSpan(r * k, k), workspace.PreparedRows.AsSpan(r * prepared, prepared));
+        }
+        PanelRowsWork work = workspace.RowsWork;
+        work.Set(panels, rows, x, workspace.PreparedRows, workspace.RowScales, workspace.Gates);
+        RunSplit(workspace, work, (long)rows * panels.GateCount * panels.HiddenSize * k, panels.Blocks);
+        work.Clear();
+    }
+
     // One stream over its own steps in the direction's order, the state holding its running h and c; each step streams
     // the unit's weights once through the gate panels (the batch-1 path).
-    private void StreamSteps(RecurrentWorkspace workspace, RecurrentState state, int unit, int direction, float[] output)
+    private void StreamSteps(InferenceWorkspace workspace, RecurrentState state, int unit, int direction, float[] output)
     {
         SequenceLayout layout = workspace.Layout;
         int hs = Options.HiddenStateSize, g = Options.GateSize, width = Options.OutputSize, length = layout.Length[0];
@@ -285,7 +371,7 @@ public sealed class PackedRecurrentLayer
         {
             int t = direction == 0 ? k : length - 1 - k;
             int row = layout.RowStart[t];
-            StepStream(workspace, state, unit, [], 0, [], 0, hiddenAt, cellAt, row * g);
+            StepStream(workspace, unit, null, [], 0, hiddenArray, hiddenAt, state.CellArray, cellAt, row * g);
             hiddenArray.AsSpan(hiddenAt, hs).CopyTo(output.AsSpan(row * width + direction * hs, hs));
         }
     }
@@ -294,24 +380,17 @@ public sealed class PackedRecurrentLayer
     // streams still running (the first n_t slots), then the cell's pointwise step on them. The running h and c are kept
     // in slot order in the workspace; a slot not yet started (reverse direction) holds its initial state, a finished one
     // its final state.
-    private void BatchSteps(RecurrentWorkspace workspace, RecurrentState state, int unit, int direction, float[] output)
+    private void BatchSteps(InferenceWorkspace workspace, RecurrentState state, int unit, int direction, float[] output)
     {
         SequenceLayout layout = workspace.Layout;
-        int batch = layout.Batch, steps = layout.Steps, h = Options.HiddenSize, hs = Options.HiddenStateSize, g = Options.GateSize;
+        int steps = layout.Steps, h = Options.HiddenSize, hs = Options.HiddenStateSize, g = Options.GateSize;
         int width = Options.OutputSize;
         RecurrentCell recurrence = Options.Recurrence;
         bool separate = recurrence.SeparateRecurrent, projected = Options.ProjectionSize > 0;
-        Span<float> hidden = workspace.CarryHidden.AsSpan(0, batch * hs);
-        Span<float> cell = recurrence.HasCellState ? workspace.CarryCell.AsSpan(0, batch * h) : Span<float>.Empty;
-        Span<float> raw = projected ? workspace.DRaw.AsSpan(0, batch * h) : Span<float>.Empty;
-        Span<float> h0 = state.HiddenOf(unit / Options.NumDirections, direction), c0 = state.CellOf(unit / Options.NumDirections, direction);
-        for (int s = 0; s < batch; s++)
-        {
-            int b = layout.Order[s];
-            h0.Slice(b * hs, hs).CopyTo(hidden.Slice(s * hs, hs));
-            if (!cell.IsEmpty)
-                c0.Slice(b * h, h).CopyTo(cell.Slice(s * h, h));
-        }
+        LoadCarry(workspace, state, unit, direction);
+        Span<float> hidden = workspace.CarryHidden.AsSpan(0, layout.Batch * hs);
+        Span<float> cell = recurrence.HasCellState ? workspace.CarryCell.AsSpan(0, layout.Batch * h) : Span<float>.Empty;
+        Span<float> raw = projected ? workspace.Raw.AsSpan(0, layout.Batch * h) : Span<float>.Empty;
         ReadOnlySpan<float> packedHh = _gemmHh[unit];
         Span<float> allGates = workspace.Gates;
         for (int k = 0; k < steps; k++)
@@ -337,41 +416,93 @@ public sealed class PackedRecurrentLayer
             for (int s = 0; s < n; s++)
                 hT.Slice(s * hs, hs).CopyTo(output.AsSpan((at + s) * width + direction * hs, hs));
         }
+        StoreCarry(workspace, state, unit, direction);
+    }
+
+    // All streams step by step as BatchSteps, for a format without a matrix-product path: each running stream's step
+    // streams the unit's W_hh panels (so a step's result is bitwise a streaming step's).
+    private void BatchStreamSteps(InferenceWorkspace workspace, RecurrentState state, int unit, int direction, float[] output)
+    {
+        SequenceLayout layout = workspace.Layout;
+        int steps = layout.Steps, h = Options.HiddenSize, hs = Options.HiddenStateSize, g = Options.GateSize, width = Options.OutputSize;
+        LoadCarry(workspace, state, unit, direction);
+        for (int k = 0; k < steps; k++)
+        {
+            int t = direction == 0 ? k : steps - 1 - k;
+            int n = layout.Active[t], at = layout.RowStart[t];
+            for (int s = 0; s < n; s++)
+            {
+                StepStream(workspace, unit, null, [], 0, workspace.CarryHidden, s * hs, workspace.CarryCell, s * h, (at + s) * g);
+                workspace.CarryHidden.AsSpan(s * hs, hs).CopyTo(output.AsSpan((at + s) * width + direction * hs, hs));
+            }
+        }
+        StoreCarry(workspace, state, unit, direction);
+    }
+
+    // The initial h and c of every stream of the unit into the workspace's carry, in slot order.
+    private void LoadCarry(InferenceWorkspace workspace, RecurrentState state, int unit, int direction)
+    {
+        SequenceLayout layout = workspace.Layout;
+        int batch = layout.Batch, h = Options.HiddenSize, hs = Options.HiddenStateSize, layer = unit / Options.NumDirections;
+        Span<float> hidden = workspace.CarryHidden.AsSpan(0, batch * hs);
+        Span<float> cell = Options.HasCellState ? workspace.CarryCell.AsSpan(0, batch * h) : Span<float>.Empty;
+        Span<float> h0 = state.HiddenOf(layer, direction), c0 = state.CellOf(layer, direction);
         for (int s = 0; s < batch; s++)
         {
             int b = layout.Order[s];
-            hidden.Slice(s * hs, hs).CopyTo(h0.Slice(b * hs, hs));
+            h0.Slice(b * hs, hs).CopyTo(hidden.Slice(s * hs, hs));
             if (!cell.IsEmpty)
-                cell.Slice(s * h, h).CopyTo(c0.Slice(b * h, h));
+                c0.Slice(b * h, h).CopyTo(cell.Slice(s * h, h));
+        }
+    }
+
+    // The final h and c of every stream back from the carry into the state.
+    private void StoreCarry(InferenceWorkspace workspace, RecurrentState state, int unit, int direction)
+    {
+        SequenceLayout layout = workspace.Layout;
+        int batch = layout.Batch, h = Options.HiddenSize, hs = Options.HiddenStateSize, layer = unit / Options.NumDirections;
+        Span<float> h0 = state.HiddenOf(layer, direction), c0 = state.CellOf(layer, direction);
+        for (int s = 0; s < batch; s++)
+        {
+            int b = layout.Order[s];
+            workspace.CarryHidden.AsSpan(s * hs, hs).CopyTo(h0.Slice(b * hs, hs));
+            if (Options.HasCellState)
+                workspace.CarryCell.AsSpan(s * h, h).CopyTo(c0.Slice(b * h, h));
         }
     }
 
     // One step of one stream in one unit: workspace.Gates[gatesAt ..] (bias and input projection so far) += A·xa +
-    // W_hh·h, then the cell's pointwise step: c in place, the new h through the workspace's scratch into the state (via
-    // the projection, for a projected LSTM). With a pool and a product large enough to repay the hand-off, each thread
-    // takes a range of panel blocks and runs the pointwise step on its own units while their gates are hot.
-    private void StepStream(RecurrentWorkspace workspace, RecurrentState state, int unit, float[] panelA, int colsA, float[] xa, int offsetXA,
-        int hiddenAt, int cellAt, int gatesAt)
+    // W_hh·h, then the cell's pointwise step: c in place, the new h through the workspace's scratch into hidden[hiddenAt ..]
+    // (via the projection, for a projected LSTM). A format that converts its inputs (int8) converts xa and h here, once,
+    // before the blocks are shared. With a pool and a product large enough to repay the hand-off, each thread takes a
+    // range of panel blocks and runs the pointwise step on its own units while their gates are hot.
+    private void StepStream(InferenceWorkspace workspace, int unit, PanelWeights? a, float[] xa, int offsetXA,
+        float[] hidden, int hiddenAt, float[] cell, int cellAt, int gatesAt)
     {
-        int gates = GateCount, h = Options.HiddenSize, hs = Options.HiddenStateSize;
-        float[] hiddenArray = state.HiddenArray, hiddenNext = workspace.CarryHidden;
+        int h = Options.HiddenSize, hs = Options.HiddenStateSize;
         RecurrentCell recurrence = Options.Recurrence;
         if (recurrence.SeparateRecurrent)
             _biasHh[unit].CopyTo(workspace.Recurrent, 0);
+        PanelWeights b = _hh[unit];
+        float scaleA = 1f, scaleB = 1f;
+        if (a is not null && a.PreparedLength > 0)
+            scaleA = a.Prepare(xa.AsSpan(offsetXA, a.Cols), workspace.PreparedA);
+        if (b.PreparedLength > 0)
+            scaleB = b.Prepare(hidden.AsSpan(hiddenAt, hs), workspace.PreparedB);
         GatePanelWork work = workspace.PanelWork;
-        work.Set(panelA, colsA, xa, offsetXA, _panelHh[unit], hs, hiddenArray, hiddenAt, gates, h, workspace.Gates, gatesAt);
-        work.SetPointwise(recurrence, state.CellArray, cellAt, hiddenNext, 0, workspace.Recurrent, 0);
-        RunSplit(workspace, work, (long)Options.GateSize * (colsA + hs), Kernels.PanelBlocks(gates, h));
+        work.Set(a, xa, offsetXA, workspace.PreparedA, scaleA, b, hidden, hiddenAt, workspace.PreparedB, scaleB, workspace.Gates, gatesAt);
+        work.SetPointwise(recurrence, cell, cellAt, workspace.NextHidden, 0, workspace.Recurrent, 0);
+        RunSplit(workspace, work, (long)Options.GateSize * ((a?.Cols ?? 0) + hs), b.Blocks);
         work.Clear();
         if (Options.ProjectionSize > 0)
-            CellMath.Project(_weightHr[unit], h, hs, 1, singleRow: true, hiddenNext.AsSpan(0, h), hiddenArray.AsSpan(hiddenAt, hs));
+            CellMath.Project(_weightHr[unit], h, hs, 1, singleRow: true, workspace.NextHidden.AsSpan(0, h), hidden.AsSpan(hiddenAt, hs));
         else
-            hiddenNext.AsSpan(0, h).CopyTo(hiddenArray.AsSpan(hiddenAt, h));
+            workspace.NextHidden.AsSpan(0, h).CopyTo(hidden.AsSpan(hiddenAt, h));
     }
 
     // Runs the work on the workspace's pool in up to `shares` shares, or on this thread alone when there is no pool or the
     // product is too small to repay the hand-off.
-    private static void RunSplit(RecurrentWorkspace workspace, IComputeWork work, long multiplyAdds, int shares)
+    private static void RunSplit(InferenceWorkspace workspace, IComputeWork work, long multiplyAdds, int shares)
     {
         ComputePool? pool = workspace.Pool;
         if (pool is null || pool.ThreadCount == 1 || shares < 2 || multiplyAdds < MinimumSplitWork)
@@ -385,8 +516,17 @@ public sealed class PackedRecurrentLayer
     // measured slower than one here, from 64 K up they were faster.
     private const long MinimumSplitWork = 64 * 1024;
 
-    private void ValidateStep(RecurrentState state, RecurrentWorkspace workspace, Span<float> output) =>
+    private void ValidateStep(RecurrentState state, InferenceWorkspace workspace, Span<float> output)
+    {
         RecurrentLayer.ValidateStep(Options, state, workspace, output.Length);
+        ValidatePrecision(workspace);
+    }
+
+    private void ValidatePrecision(InferenceWorkspace workspace)
+    {
+        if (workspace.Precision != Precision)
+            throw new ArgumentException($"Expected a workspace made for a {Precision} copy but got one made for a {workspace.Precision} copy.", nameof(workspace));
+    }
 
     private void ValidateTokens(ReadOnlySpan<int> tokens) => RecurrentLayer.ValidateTokens(tokens, Options.InputSize);
 }

@@ -13,10 +13,10 @@ public sealed class PackedSequenceModel
     private readonly ParameterBuffer _headWeights;
     private readonly ParameterBuffer? _embeddingWeights;
 
-    internal PackedSequenceModel(SequenceModel model)
+    internal PackedSequenceModel(SequenceModel model, PackedPrecision precision)
     {
         Model = model;
-        Recurrent = model.Recurrent.Pack();
+        Recurrent = model.Recurrent.Pack(precision);
         int width = model.Options.OutputSize;
         _headWeights = new ParameterBuffer(Linear.Layout(width, model.OutputSize, SequenceModel.HeadPrefix));
         Head = new Linear(width, model.OutputSize, _headWeights, SequenceModel.HeadPrefix);
@@ -30,6 +30,9 @@ public sealed class PackedSequenceModel
 
     /// <summary>The model this copy was taken from.</summary>
     public SequenceModel Model { get; }
+
+    /// <summary>The number format of the recurrent layers' gate matrices.</summary>
+    public PackedPrecision Precision => Recurrent.Precision;
 
     /// <summary>The packed recurrent layers.</summary>
     public PackedRecurrentLayer Recurrent { get; }
@@ -118,7 +121,7 @@ public sealed class PackedSequenceModelWorkspace
     public PackedSequenceModel Model { get; }
 
     /// <summary>The packed recurrent layers' workspace.</summary>
-    public RecurrentWorkspace Recurrent { get; }
+    public InferenceWorkspace Recurrent { get; }
 
     internal float[] Hidden { get; }
     internal float[] Embedded { get; }

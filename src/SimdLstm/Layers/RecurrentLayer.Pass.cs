@@ -66,7 +66,7 @@ public sealed partial class RecurrentLayer
     }
 
     // The input of a pass into the workspace in the compact rows of its layout (shared with PackedRecurrentLayer).
-    internal static void SaveSequence(RecurrentOptions options, SequenceInput input, int batch, RecurrentWorkspace workspace)
+    internal static void SaveSequence(RecurrentOptions options, SequenceInput input, int batch, IPassWorkspace workspace)
     {
         SequenceLayout layout = workspace.Layout;
         int steps = input.Steps;

@@ -59,7 +59,8 @@ public sealed partial class RecurrentLayer
     /// A frozen copy of the current weights packed for fast inference steps and sequence passes (see
     /// <see cref="PackedRecurrentLayer"/>); call <see cref="PackedRecurrentLayer.Refresh"/> after the weights change.
     /// </summary>
-    public PackedRecurrentLayer Pack() => new(Weights);
+    /// <param name="precision">The number format of the copy's gate matrices (<see cref="PackedPrecision"/>).</param>
+    public PackedRecurrentLayer Pack(PackedPrecision precision = PackedPrecision.Float32) => new(Weights, precision);
 
     /// <summary>A zeroed gradient buffer with the layout of <see cref="Weights"/>' buffer, viewed like the weights.</summary>
     public RecurrentParameters CreateGradients() => new(Options, Weights.Buffer.CreateZeroedLike(), Weights.Prefix);
@@ -247,7 +248,7 @@ public sealed partial class RecurrentLayer
     private void ValidateTokens(ReadOnlySpan<int> tokens) => ValidateTokens(tokens, Options.InputSize);
 
     // The argument checks of a step, shared with PackedRecurrentLayer.
-    internal static void ValidateStep(RecurrentOptions options, RecurrentState state, RecurrentWorkspace workspace, int outputLength)
+    internal static void ValidateStep(RecurrentOptions options, RecurrentState state, IPassWorkspace workspace, int outputLength)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(workspace);
@@ -262,7 +263,7 @@ public sealed partial class RecurrentLayer
     }
 
     // The argument checks of a sequence pass, shared with PackedRecurrentLayer.
-    internal static void ValidateSequence(RecurrentOptions options, SequenceInput input, RecurrentState state, RecurrentWorkspace workspace, int outputLength)
+    internal static void ValidateSequence(RecurrentOptions options, SequenceInput input, RecurrentState state, IPassWorkspace workspace, int outputLength)
     {
         ValidatePass(options, input.Steps, input.Lengths, state, workspace, outputLength);
         int steps = input.Steps, batch = state.BatchSize;
@@ -278,7 +279,7 @@ public sealed partial class RecurrentLayer
     }
 
     // The checks of a pass that do not look at its input values: state, workspace, steps, lengths and the output's length.
-    internal static void ValidatePass(RecurrentOptions options, int steps, ReadOnlySpan<int> lengths, RecurrentState state, RecurrentWorkspace workspace, int outputLength)
+    internal static void ValidatePass(RecurrentOptions options, int steps, ReadOnlySpan<int> lengths, RecurrentState state, IPassWorkspace workspace, int outputLength)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(workspace);
@@ -309,7 +310,7 @@ public sealed partial class RecurrentLayer
             throw new ArgumentException($"Expected a state for {Describe(options)} but got one for {Describe(state.Options)}.", nameof(state));
     }
 
-    private static void ValidateWorkspace(RecurrentOptions options, RecurrentWorkspace workspace)
+    private static void ValidateWorkspace(RecurrentOptions options, IPassWorkspace workspace)
     {
         if (workspace.Options != options)
             throw new ArgumentException($"Expected a workspace for {Describe(options)} but got one for {Describe(workspace.Options)}.", nameof(workspace));

@@ -14,7 +14,7 @@ namespace SimdLstm;
 /// <see cref="RecurrentLayer.Backward"/>) on the pool's threads, with bitwise the same results as without it; streaming
 /// steps stay on the calling thread.
 /// </remarks>
-public sealed class RecurrentWorkspace
+public sealed class RecurrentWorkspace : IPassWorkspace
 {
     /// <summary>Creates a workspace for a network shaped by <paramref name="options"/>, whose passes run on the calling thread.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A size is less than 1, or the buffers would not fit in arrays.</exception>
@@ -67,8 +67,6 @@ public sealed class RecurrentWorkspace
         Layout = new SequenceLayout(maxSteps, maxBatch);
         Pool = pool;
         PassWork = new RecurrentPassWork(this);
-        PanelWork = new GatePanelWork();
-        ProjectionWork = new PackedGemmRowsWork();
     }
 
     /// <summary>The pool whose threads share this workspace's sequence passes, or null for the calling thread alone.</summary>
@@ -97,6 +95,10 @@ public sealed class RecurrentWorkspace
     internal int[] Tokens { get; }          // [R]: the token input, compact
     internal SequenceLayout Layout { get; } // the rows of the last pass
 
+    SequenceLayout IPassWorkspace.Layout => Layout;
+    float[] IPassWorkspace.Input => Input;
+    int[] IPassWorkspace.Tokens => Tokens;
+
     // Backward scratch.
     internal float[] DGates { get; }        // [T, B, G·H]: dL/d(input projection), and of the recurrent one when fused
     internal float[] DRecurrent { get; }    // [T, B, G·H]: dL/d(recurrent projection) (cells that keep it apart only)
@@ -117,10 +119,6 @@ public sealed class RecurrentWorkspace
 
     // The arguments of the running pass, handed to the pool's threads without allocating.
     internal RecurrentPassWork PassWork { get; }
-
-    // The split work of a PackedRecurrentLayer's steps.
-    internal GatePanelWork PanelWork { get; }
-    internal PackedGemmRowsWork ProjectionWork { get; }
 
     // What the last forward pass saved.
     internal int SavedSteps { get; set; }

@@ -273,7 +273,8 @@ public sealed class SequenceModel
     /// A frozen copy of the model for inference: the recurrent layers packed (<see cref="PackedRecurrentLayer"/>) and the
     /// head, sharing this model's head weights. Call <see cref="PackedSequenceModel.Refresh"/> after the weights change.
     /// </summary>
-    public PackedSequenceModel Pack() => new(this);
+    /// <param name="precision">The number format of the recurrent layers' gate matrices; the embedding and the head stay float32.</param>
+    public PackedSequenceModel Pack(PackedPrecision precision = PackedPrecision.Float32) => new(this, precision);
 
     private void ValidateTrainingArguments(SequenceModelGradients gradients)
     {

@@ -95,7 +95,7 @@ public class PackedComputePoolAllocationTests
         PackedRecurrentLayer packed = new RecurrentLayer(new RecurrentOptions(cell, size, size), seed: 4).Pack();
         using var pool = new ComputePool(2);
         RecurrentState state = packed.CreateState();
-        RecurrentWorkspace workspace = packed.CreateWorkspace(steps, 1, pool);
+        InferenceWorkspace workspace = packed.CreateWorkspace(steps, 1, pool);
         float[] input = new float[steps * size], output = new float[steps * size];
         input.AsSpan().Fill(0.25f);
 

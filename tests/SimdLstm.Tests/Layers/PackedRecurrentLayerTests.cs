@@ -68,7 +68,7 @@ public class PackedRecurrentLayerTests
                 Sequence s = Sequence.Create(net, batch, tokens, seed: (ulong)(100 + batch * 2 + (tokens ? 1 : 0)));
                 RecurrentForward expected = s.Reference(net);
                 RecurrentState state = s.InitialState(packed);
-                RecurrentWorkspace workspace = packed.CreateWorkspace(1, batch);
+                InferenceWorkspace workspace = packed.CreateWorkspace(1, batch);
                 float[] output = new float[batch * hiddenSize];
                 string label = $"batch {batch}, {(tokens ? "tokens" : "dense")}";
                 for (int t = 0; t < Steps; t++)
@@ -98,7 +98,7 @@ public class PackedRecurrentLayerTests
                 {
                     RecurrentState state = s.InitialState(packed);
                     // A workspace for more steps and streams than used: the pass must not depend on the maximum.
-                    RecurrentWorkspace workspace = packed.CreateWorkspace(Steps + 2, batch + 1);
+                    InferenceWorkspace workspace = packed.CreateWorkspace(Steps + 2, batch + 1);
                     float[] output = s.Forward(packed, state, workspace, batchFirst);
                     string label = $"batch {batch}, {(tokens ? "tokens" : "dense")}, {(batchFirst ? "batch-first" : "time-major")}";
                     ReferenceComparison.AssertClose($"{label}: output", output, expected.Output, RelativeTolerance, AbsoluteTolerance);
@@ -121,7 +121,7 @@ public class PackedRecurrentLayerTests
         {
             Sequence s = Sequence.Create(net, batch, tokens, seed: tokens ? 301UL : 300UL);
             RecurrentState stepped = s.InitialState(packed), passed = s.InitialState(packed);
-            RecurrentWorkspace workspace = packed.CreateWorkspace(Steps, batch);
+            InferenceWorkspace workspace = packed.CreateWorkspace(Steps, batch);
             float[] stepOutputs = new float[Steps * batch * hiddenSize];
             for (int t = 0; t < Steps; t++)
                 s.Step(packed, t, stepped, workspace, stepOutputs.AsSpan(t * batch * hiddenSize, batch * hiddenSize));
@@ -190,10 +190,10 @@ public class PackedRecurrentLayerTests
         const int batch = 2, inputSize = 7, hiddenSize = 5;
         float[] input = new float[batch * inputSize];
         int[] tokens = [1, 6];
-        RecurrentWorkspace workspace = packed.CreateWorkspace(1, batch);
+        InferenceWorkspace workspace = packed.CreateWorkspace(1, batch);
         RecurrentState otherState = new RecurrentLayer(new RecurrentOptions(CellKind.Lstm, 7, 6, 2)).CreateState(batch);
-        RecurrentWorkspace otherWorkspace = new RecurrentLayer(new RecurrentOptions(CellKind.Rnn, 7, 5, 2)).CreateWorkspace(1, batch);
-        RecurrentWorkspace smallWorkspace = packed.CreateWorkspace(1, batch - 1);
+        InferenceWorkspace otherWorkspace = new RecurrentLayer(new RecurrentOptions(CellKind.Rnn, 7, 5, 2)).Pack().CreateWorkspace(1, batch);
+        InferenceWorkspace smallWorkspace = packed.CreateWorkspace(1, batch - 1);
         int outputLength = batch * hiddenSize;
 
         AssertThrowsUntouched(packed, batch, "input", (s, o) => packed.Step(input.AsSpan(1), s, workspace, o), outputLength);
@@ -219,9 +219,9 @@ public class PackedRecurrentLayerTests
         const int batch = 2, inputSize = 7, hiddenSize = 5, steps = 3;
         float[] input = new float[steps * batch * inputSize];
         int[] tokens = [0, 1, 2, 3, 4, 5];
-        RecurrentWorkspace workspace = packed.CreateWorkspace(steps, batch);
+        InferenceWorkspace workspace = packed.CreateWorkspace(steps, batch);
         RecurrentState otherState = new RecurrentLayer(new RecurrentOptions(CellKind.Rnn, 7, 5, 2, activation: RnnActivation.Tanh)).CreateState(batch);
-        RecurrentWorkspace otherWorkspace = new RecurrentLayer(new RecurrentOptions(CellKind.Rnn, 8, 5, 2, activation: RnnActivation.Relu)).CreateWorkspace(steps, batch);
+        InferenceWorkspace otherWorkspace = new RecurrentLayer(new RecurrentOptions(CellKind.Rnn, 8, 5, 2, activation: RnnActivation.Relu)).Pack().CreateWorkspace(steps, batch);
         int outputLength = steps * batch * hiddenSize;
 
         AssertThrowsUntouched(packed, batch, "steps", (s, o) => packed.Forward(input.AsSpan(0, 0), 0, s, workspace, o), 0);
@@ -252,7 +252,7 @@ public class PackedRecurrentLayerTests
         float[] input = random.UniformSingle(Steps * batch * 37, -1, 1);
         int[] tokens = random.Tokens(Steps * batch, 37);
         RecurrentState state = packed.CreateState(batch);
-        RecurrentWorkspace workspace = packed.CreateWorkspace(Steps, batch);
+        InferenceWorkspace workspace = packed.CreateWorkspace(Steps, batch);
         float[] stepOutput = new float[batch * 45], passOutput = new float[Steps * batch * 45];
         void Iteration()
         {
@@ -317,7 +317,7 @@ public class PackedRecurrentLayerTests
         {
             int h = packed.Options.HiddenSize;
             RecurrentState state = s.InitialState(packed);
-            RecurrentWorkspace workspace = packed.CreateWorkspace(Steps, s.Batch);
+            InferenceWorkspace workspace = packed.CreateWorkspace(Steps, s.Batch);
             int perRepeat = 2 * Steps * s.Batch * h;
             float[] results = new float[repeats * perRepeat + state.Hidden.Length + state.Cell.Length];
             for (int r = 0; r < repeats; r++)
@@ -362,7 +362,7 @@ public class PackedRecurrentLayerTests
         PackedRecurrentLayer packed = net.Layer.Pack();
         var pool = new ComputePool(2);
         RecurrentState state = packed.CreateState();
-        RecurrentWorkspace workspace = packed.CreateWorkspace(Steps, 1, pool);
+        InferenceWorkspace workspace = packed.CreateWorkspace(Steps, 1, pool);
         pool.Dispose();
         float[] output = new float[64];
         Assert.Throws<ObjectDisposedException>(() => packed.Step(new float[64], state, workspace, output));
@@ -381,7 +381,7 @@ public class PackedRecurrentLayerTests
         {
             Sequence s = Sequence.Create(net, batch: 3, tokens, seed: tokens ? 501UL : 500UL);
             RecurrentState state = s.InitialState(packed);
-            RecurrentWorkspace workspace = packed.CreateWorkspace(Steps, s.Batch, pool);
+            InferenceWorkspace workspace = packed.CreateWorkspace(Steps, s.Batch, pool);
             float[] output = new float[s.Batch * net.Options.HiddenSize];
             for (int t = 0; t < Steps; t++)
             {
@@ -526,7 +526,7 @@ public class PackedRecurrentLayerTests
         }
 
         /// <summary>Step <paramref name="t"/> of every stream.</summary>
-        public void Step(PackedRecurrentLayer packed, int t, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+        public void Step(PackedRecurrentLayer packed, int t, RecurrentState state, InferenceWorkspace workspace, Span<float> output)
         {
             if (Tokens is null)
                 packed.Step(Input.AsSpan(t * Batch * InputSize, Batch * InputSize), state, workspace, output);
@@ -535,7 +535,7 @@ public class PackedRecurrentLayerTests
         }
 
         /// <summary>A pass over all steps, given batch-first when asked; returns the output time-major, [T, B, H].</summary>
-        public float[] Forward(PackedRecurrentLayer packed, RecurrentState state, RecurrentWorkspace workspace, bool batchFirst)
+        public float[] Forward(PackedRecurrentLayer packed, RecurrentState state, InferenceWorkspace workspace, bool batchFirst)
         {
             float[] output = new float[Steps * Batch * HiddenSize];
             if (Tokens is null)

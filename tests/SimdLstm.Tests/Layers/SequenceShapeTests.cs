@@ -268,7 +268,8 @@ public class SequenceShapeTests(ComputePools pools) : IClassFixture<ComputePools
         RecurrentState expected = layer.CreateState(batch);
         layer.Forward(x, shape.Steps, expected, layer.CreateWorkspace(shape.Steps, batch), sequence);
         RecurrentState stepped = layer.CreateState(batch), packedStepped = packed.CreateState(batch);
-        RecurrentWorkspace ws = layer.CreateWorkspace(1, batch), packedWs = packed.CreateWorkspace(1, batch);
+        RecurrentWorkspace ws = layer.CreateWorkspace(1, batch);
+        InferenceWorkspace packedWs = packed.CreateWorkspace(1, batch);
         float[] h = new float[batch * 4], packedH = new float[batch * 4];
         float bound = Bound(shape);
         for (int t = 0; t < shape.Steps; t++)
@@ -350,7 +351,7 @@ public class SequenceShapeTests(ComputePools pools) : IClassFixture<ComputePools
         float[] before = state.Hidden.ToArray(), output = Enumerable.Repeat(42f, 4).ToArray();
         var e = Assert.Throws<InvalidOperationException>(() => layer.Step(new float[3], state, layer.CreateWorkspace(1), output));
         Assert.Contains("bidirectional", e.Message);
-        Assert.Throws<InvalidOperationException>(() => layer.Pack().Step(new float[3], state, layer.CreateWorkspace(1), output));
+        Assert.Throws<InvalidOperationException>(() => layer.Pack().Step(new float[3], state, layer.Pack().CreateWorkspace(1), output));
         Assert.Throws<InvalidOperationException>(() => layer.Step(new[] { 1 }, state, layer.CreateWorkspace(1), output));
         Assert.Equal(before, state.Hidden.ToArray());
         Assert.All(output, v => Assert.Equal(42f, v));
@@ -372,7 +373,7 @@ public class SequenceShapeTests(ComputePools pools) : IClassFixture<ComputePools
         var e = Assert.ThrowsAny<ArgumentException>(() => layer.Forward(SequenceInput.Dense(new float[steps * batch * 2], steps, lengths: lengths), state, ws, output));
         Assert.Equal(parameter, e.ParamName);
         Assert.Throws<ArgumentException>(() => layer.Forward(SequenceInput.Dense(new float[steps * batch * 2], steps), state, ws, new float[steps * batch * 3]));
-        Assert.ThrowsAny<ArgumentException>(() => layer.Pack().Forward(SequenceInput.Dense(new float[steps * batch * 2], steps, lengths: lengths), state, ws, output));
+        Assert.ThrowsAny<ArgumentException>(() => layer.Pack().Forward(SequenceInput.Dense(new float[steps * batch * 2], steps, lengths: lengths), state, layer.Pack().CreateWorkspace(steps, batch), output));
         Assert.Equal(before, state.Hidden.ToArray());
         Assert.All(output, v => Assert.Equal(42f, v));
     }
@@ -414,7 +415,8 @@ public class SequenceShapeTests(ComputePools pools) : IClassFixture<ComputePools
         float[] dx = new float[x.Length];
         int[] lengths = shape.Lengths!;
         RecurrentState state = layer.CreateState(batch);
-        RecurrentWorkspace ws = layer.CreateWorkspace(steps, batch), packedWs = packed.CreateWorkspace(steps, batch);
+        RecurrentWorkspace ws = layer.CreateWorkspace(steps, batch);
+        InferenceWorkspace packedWs = packed.CreateWorkspace(steps, batch);
         RecurrentParameters gradients = layer.CreateGradients();
         Allocations.AssertNone(() =>
         {

@@ -33,7 +33,7 @@ public partial class ReadmeExampleTests
         var lstm = new RecurrentLayer(RecurrentOptions.Lstm(inputSize: 32, hiddenSize: 128, numLayers: 2), seed: 42);
         PackedRecurrentLayer fast = lstm.Pack();                           // inference copy of the weights, packed once
         RecurrentState state = fast.CreateState(batchSize: 1);             // h = c = 0
-        RecurrentWorkspace workspace = fast.CreateWorkspace(maxSteps: 1);  // scratch, allocated once
+        InferenceWorkspace workspace = fast.CreateWorkspace(maxSteps: 1);  // scratch, allocated once
         float[] output = new float[128];
         foreach (float[] sample in incoming)                                // allocates nothing
             fast.Step(sample, state, workspace, output);
