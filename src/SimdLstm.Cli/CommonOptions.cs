@@ -19,6 +19,13 @@ internal static class CommonOptions
     /// <summary>"lstm, gru or rnn", for help and error text.</summary>
     public static string CellChoices { get; } = string.Join(", ", CellNames[..^1].Select(c => c.Name)) + " or " + CellNames[^1].Name;
 
+    /// <summary>The values <c>--precision</c> accepts (compared ignoring case), each with the packed precision it names.</summary>
+    private static readonly (string Name, PackedPrecision Precision)[] PrecisionNames =
+        [("fp32", PackedPrecision.Float32), ("bf16", PackedPrecision.BFloat16), ("int8", PackedPrecision.Int8)];
+
+    /// <summary>"fp32, bf16 or int8", for help and error text.</summary>
+    public static string PrecisionChoices { get; } = string.Join(", ", PrecisionNames[..^1].Select(p => p.Name)) + " or " + PrecisionNames[^1].Name;
+
     /// <summary>An integer option with a default, rejected at parse time below <paramref name="minimum"/>.</summary>
     public static Option<int> Int(string name, string description, int defaultValue, int minimum = 1)
     {
@@ -96,6 +103,57 @@ internal static class CommonOptions
                 result.AddError($"--cell must be {CellChoices} but is '{result.Tokens[0].Value}'.");
         });
         return option;
+    }
+
+    /// <summary>
+    /// <c>--precision fp32|bf16|int8</c> (any case): how the packed inference copy holds the recurrent weights; any other
+    /// value is rejected at parse time, naming the choices.
+    /// </summary>
+    public static Option<string> Precision(string defaultValue = "fp32")
+    {
+        var option = new Option<string>("--precision")
+        {
+            Description = $"Weights of the packed inference copy: {PrecisionChoices}. fp32 steps the trained weights as they are; bf16 rounds them to bfloat16 (half the bytes per step); int8 quantises each row with its own scale (about a quarter). Both give slightly different logits from fp32's; the output layer stays fp32",
+            DefaultValueFactory = _ => defaultValue,
+        };
+        option.CompletionSources.Add(PrecisionNames.Select(p => p.Name).ToArray());
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens.Count == 1 && !TryParsePrecision(result.Tokens[0].Value, out _))
+                result.AddError($"--precision must be {PrecisionChoices} but is '{result.Tokens[0].Value}'.");
+        });
+        return option;
+    }
+
+    /// <summary>The precision <paramref name="text"/> names (<c>fp32</c>, <c>bf16</c> or <c>int8</c>, any case).</summary>
+    /// <exception cref="CliException">Any other text (a usage error).</exception>
+    public static PackedPrecision ParsePrecision(string? text) =>
+        TryParsePrecision(text, out PackedPrecision precision) ? precision : throw CliException.Usage($"--precision must be {PrecisionChoices} but is '{text}'.");
+
+    /// <summary>The name <c>--precision</c> gives <paramref name="precision"/>: fp32, bf16 or int8.</summary>
+    public static string PrecisionName(PackedPrecision precision)
+    {
+        foreach ((string name, PackedPrecision value) in PrecisionNames)
+        {
+            if (value == precision)
+                return name;
+        }
+        return precision.ToString();
+    }
+
+    private static bool TryParsePrecision(string? text, out PackedPrecision precision)
+    {
+        foreach ((string name, PackedPrecision value) in PrecisionNames)
+        {
+            // ASCII letters in any case; no other character folds onto them (the dotless ı is not an i here).
+            if (text is not null && System.Text.Ascii.EqualsIgnoreCase(text, name))
+            {
+                precision = value;
+                return true;
+            }
+        }
+        precision = default;
+        return false;
     }
 
     /// <summary>The cell <paramref name="text"/> names (<c>lstm</c>, <c>gru</c> or <c>rnn</c>, any case).</summary>

@@ -17,20 +17,23 @@ internal static class SampleCommand
         var temperature = CommonOptions.Float("--temperature", "Softmax temperature: < 1 sharper, > 1 more random", 0.8f);
         var seed = CommonOptions.Int("--seed", "Seed of the draws", 1, minimum: 0);
         var prime = new Option<string?>("--prime") { Description = "Text fed to the model before generating (taken literally, even if it begins with '@')" };
-        var command = new Command("sample", "Generate text from a trained checkpoint") { checkpoint, length, temperature, seed, prime };
+        var precision = CommonOptions.Precision();
+        var command = new Command("sample", "Generate text from a trained checkpoint") { checkpoint, length, temperature, seed, prime, precision };
         command.SetAction(r => Program.Guarded(context, () => Run(
-            context, r.GetValue(checkpoint)!, r.GetValue(length), r.GetValue(temperature), r.GetValue(seed), r.GetValue(prime))));
+            context, r.GetValue(checkpoint)!, r.GetValue(length), r.GetValue(temperature), r.GetValue(seed), r.GetValue(prime),
+            CommonOptions.ParsePrecision(r.GetValue(precision)))));
         return command;
     }
 
-    public static int Run(CliContext context, string checkpointPath, int length, float temperature, int seed, string? prime)
+    public static int Run(CliContext context, string checkpointPath, int length, float temperature, int seed, string? prime,
+        PackedPrecision precision = PackedPrecision.Float32)
     {
         if (!File.Exists(checkpointPath) && !Directory.Exists(checkpointPath))
             throw new CliException($"Checkpoint '{checkpointPath}' does not exist (train one first: train --checkpoint {checkpointPath}).");
         LoadedModel loaded = ModelCheckpoint.Load(checkpointPath);
         Vocabulary vocabulary = loaded.Vocabulary
             ?? throw new CliException($"Checkpoint '{checkpointPath}' has no character vocabulary, so it is not a text model.");
-        var sampler = new TextSampler(loaded.Model, vocabulary);
+        var sampler = new TextSampler(loaded.Model, vocabulary, precision);
         if (prime is not null)
         {
             int unknown = vocabulary.IndexOfUnknown(prime);
@@ -51,7 +54,7 @@ internal static class SampleCommand
         SampleResult result = sampler.Generate(length, temperature, seed, prime);
         context.Output.Write(prime);
         context.Output.WriteLine(result.Text);
-        context.Output.WriteLine(TrainCommand.Invariant(result.MicrosecondsPerCharacter, "F2") + $" µs per character ({length} characters, {loaded.Model.Options.Cell.ToString().ToUpperInvariant()} H={loaded.Model.Options.HiddenSize} layers={loaded.Model.Options.NumLayers})");
+        context.Output.WriteLine(TrainCommand.Invariant(result.MicrosecondsPerCharacter, "F2") + $" µs per character ({length} characters, {loaded.Model.Options.Cell.ToString().ToUpperInvariant()} H={loaded.Model.Options.HiddenSize} layers={loaded.Model.Options.NumLayers}, {CommonOptions.PrecisionName(sampler.Precision)} weights)");
         return 0;
     }
 }

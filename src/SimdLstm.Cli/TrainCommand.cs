@@ -38,9 +38,10 @@ internal static class TrainCommand
         var sampleLength = CommonOptions.Int("--sample-length", "Characters of each generated sample", 300, minimum: 0);
         var temperature = CommonOptions.Float("--temperature", "Sampling temperature of the samples", 0.8f);
         var resume = new Option<string?>("--resume") { Description = "Continue the run saved in this checkpoint (and its .training.safetensors) up to --steps" };
+        var threads = CommonOptions.Int("--threads", "Threads sharing each training pass: every core by default, 1 for a single-threaded run. The results are bitwise the same whatever the count, so a run may be resumed with another", Environment.ProcessorCount);
         var command = new Command("train", "Train a character-level LSTM, GRU or RNN language model (the default command). Ctrl-C stops after the current step and saves; " + Program.ExitCodesHelp)
         {
-            corpus, cell, hidden, layers, seqLen, batch, steps, lr, clip, seed, checkpoint, evalEvery, sampleLength, temperature, resume,
+            corpus, cell, hidden, layers, seqLen, batch, steps, lr, clip, seed, checkpoint, evalEvery, sampleLength, temperature, resume, threads,
         };
         command.SetAction(r =>
         {
@@ -55,7 +56,7 @@ internal static class TrainCommand
                 r.GetValue(corpus), CommonOptions.ParseCell(r.GetValue(cell)), r.GetValue(hidden), r.GetValue(layers), r.GetValue(seqLen),
                 r.GetValue(batch), r.GetValue(steps), r.GetValue(lr), r.GetValue(clip), r.GetValue(seed), r.GetValue(checkpoint)!,
                 r.GetValue(evalEvery), r.GetValue(sampleLength), r.GetValue(temperature))
-            { Resume = r.GetValue(resume), Given = given }));
+            { Resume = r.GetValue(resume), Threads = r.GetValue(threads), Given = given }));
         });
         return command;
     }
@@ -105,6 +106,10 @@ internal static class TrainCommand
 
         SequenceModel model = resumed?.Model ?? new SequenceModel(new RecurrentOptions(s.Cell, vocabulary.Count, s.Hidden, s.Layers), vocabulary.Count, s.Seed);
         var optimizer = new Adam(model.Parameters.Length, s.LearningRate);
+        // The passes' threads: the pool splits each pass so that every value is computed as on one thread, so the thread
+        // count changes the speed only, never a loss, a weight or a saved state (and is not part of the saved settings).
+        // One thread takes no pool at all. Disposed however the run ends: done, diverged, failed or stopped by Ctrl-C.
+        using ComputePool? pool = s.Threads > 1 ? new ComputePool(s.Threads) : null;
         var trainer = new SequenceTrainer(model, optimizer, training, validation, new SequenceTrainerOptions
         {
             SequenceLength = s.SeqLen,
@@ -112,7 +117,7 @@ internal static class TrainCommand
             MaxGradientNorm = s.Clip,
             ReportEvery = 10,
             EvaluateEvery = s.EvalEvery,
-        });
+        }, pool);
         int sampleSeed = s.Seed;
         var trainingCurve = new List<LossPoint>();
         var validationCurve = new List<LossPoint>();
@@ -135,7 +140,7 @@ internal static class TrainCommand
         TextWriter output = context.Output;
         output.WriteLine(
             $"corpus: {text.Length:N0} UTF-16 units, {tokens.Length:N0} characters, vocabulary {vocabulary.Count}, train {training.Length:N0} / validation {validation.Length:N0}; " +
-            $"{s.Cell.ToString().ToUpperInvariant()} H={s.Hidden} layers={s.Layers} ({model.Parameters.Length:N0} parameters), T={s.SeqLen} B={s.Batch}, {s.Steps} steps, Adam lr={Invariant(s.LearningRate)}");
+            $"{s.Cell.ToString().ToUpperInvariant()} H={s.Hidden} layers={s.Layers} ({model.Parameters.Length:N0} parameters), T={s.SeqLen} B={s.Batch}, {s.Steps} steps, Adam lr={Invariant(s.LearningRate)}, {Threads(s.Threads)}");
         if (offset > 0)
             output.WriteLine($"resuming {s.Resume} at step {offset}");
         output.WriteLine($"unigram entropy of the training text: {Invariant(UnigramEntropy(training.Span, vocabulary.Count), "F3")} nats/char (a model that ignores context)");
@@ -173,8 +178,8 @@ internal static class TrainCommand
 
         int toRun = s.Steps - offset;
         TrainingSummary summary = context.Interactive
-            ? RunWithProgressBar(trainer, toRun, offset, OnReport, context.Interrupt)
-            : trainer.Train(toRun, new PlainProgress(output, offset, OnReport), context.Interrupt);
+            ? RunWithProgressBar(trainer, toRun, offset, s.Threads, OnReport, context.Interrupt)
+            : trainer.Train(toRun, new PlainProgress(output, offset, s.Threads, OnReport), context.Interrupt);
         bool interrupted = summary.Steps < toRun;
 
         SaveAll();
@@ -185,7 +190,7 @@ internal static class TrainCommand
         float first = validationCurve.Count > 0 ? validationCurve[0].Loss : float.NaN;
         float last = validationCurve.Count > 0 ? validationCurve[^1].Loss : float.NaN;
         output.WriteLine(
-            $"{(interrupted ? "interrupted" : "done")}: {summary.Steps} steps in {summary.Elapsed.TotalSeconds:F1} s, {summary.TokensPerSecond:N0} tokens/s; validation loss {Loss(first)} -> {Loss(last)} nats/char; " +
+            $"{(interrupted ? "interrupted" : "done")}: {summary.Steps} steps in {summary.Elapsed.TotalSeconds:F1} s, {summary.TokensPerSecond:N0} tokens/s on {Threads(s.Threads)}; validation loss {Loss(first)} -> {Loss(last)} nats/char; " +
             $"skipped updates: {trainer.SkippedSteps}");
         output.WriteLine($"checkpoint: {paths.Checkpoint}");
         output.WriteLine($"training state: {paths.TrainingState}");
@@ -280,7 +285,7 @@ internal static class TrainCommand
         return entropy;
     }
 
-    private static TrainingSummary RunWithProgressBar(SequenceTrainer trainer, int steps, int offset, Action<TrainingProgress, Action<string>> onReport, CancellationToken interrupt)
+    private static TrainingSummary RunWithProgressBar(SequenceTrainer trainer, int steps, int offset, int threads, Action<TrainingProgress, Action<string>> onReport, CancellationToken interrupt)
     {
         TrainingSummary? summary = null;
         AnsiConsole.Progress()
@@ -291,7 +296,7 @@ internal static class TrainCommand
             {
                 ProgressTask task = ctx.AddTask("starting", maxValue: Math.Max(offset + steps, 1));
                 task.Value = offset;
-                summary = trainer.Train(steps, new BarProgress(task, ctx, offset, onReport), interrupt);
+                summary = trainer.Train(steps, new BarProgress(task, ctx, offset, threads, onReport), interrupt);
             });
         return summary!;
     }
@@ -307,34 +312,38 @@ internal static class TrainCommand
     internal static string Validation(TrainingProgress p) =>
         p.ValidationStep < 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{Loss(p.ValidationLoss)}@{p.ValidationStep}");
 
-    internal static string Describe(TrainingProgress p, int offset = 0)
+    /// <summary>"1 thread", "2 threads".</summary>
+    internal static string Threads(int count) => count == 1 ? "1 thread" : string.Create(CultureInfo.InvariantCulture, $"{count} threads");
+
+    /// <summary>A plain progress line: step, training loss, validation loss with its step, throughput and the threads it was measured on, time left.</summary>
+    internal static string Describe(TrainingProgress p, int threads, int offset = 0)
     {
         string line = string.Create(
             CultureInfo.InvariantCulture,
-            $"step {offset + p.Step}/{offset + p.TotalSteps}  loss {Loss(p.TrainingLoss)}  val {Validation(p)}  {p.TokensPerSecond:N0} tok/s  left {p.Remaining:mm\\:ss}");
+            $"step {offset + p.Step}/{offset + p.TotalSteps}  loss {Loss(p.TrainingLoss)}  val {Validation(p)}  {p.TokensPerSecond:N0} tok/s on {Threads(threads)}  left {p.Remaining:mm\\:ss}");
         return p.SkippedSteps > 0 ? line + $"  skipped {p.SkippedSteps}" : line;
     }
 
     /// <summary>Plain lines (for logs and CI): one every 50 steps and after each evaluation.</summary>
-    private sealed class PlainProgress(TextWriter output, int offset, Action<TrainingProgress, Action<string>> onReport) : IProgress<TrainingProgress>
+    private sealed class PlainProgress(TextWriter output, int offset, int threads, Action<TrainingProgress, Action<string>> onReport) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value)
         {
             if (value.IsEvaluation)
                 output.WriteLine($"step {offset + value.Step}: validation loss {Loss(value.ValidationLoss)} nats/char");
             else if ((offset + value.Step) % 50 == 0)
-                output.WriteLine(Describe(value, offset));
+                output.WriteLine(Describe(value, threads, offset));
             onReport(value, output.WriteLine);
         }
     }
 
     /// <summary>Updates the live Spectre.Console bar (short text, so it fits 80 columns beside the bar and the time left); samples and warnings are written above it.</summary>
-    private sealed class BarProgress(ProgressTask task, ProgressContext context, int offset, Action<TrainingProgress, Action<string>> onReport) : IProgress<TrainingProgress>
+    private sealed class BarProgress(ProgressTask task, ProgressContext context, int offset, int threads, Action<TrainingProgress, Action<string>> onReport) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value)
         {
             task.Value = offset + value.Step;
-            task.Description = Markup.Escape(BarText(value, offset));
+            task.Description = Markup.Escape(BarText(value, threads, offset));
             onReport(value, WriteAbove);
         }
 
@@ -349,10 +358,10 @@ internal static class TrainCommand
         }
     }
 
-    /// <summary>The bar's description: step, training loss, validation loss with its step, throughput.</summary>
-    internal static string BarText(TrainingProgress value, int offset = 0) => string.Create(
+    /// <summary>The bar's description: step, training loss, validation loss with its step, throughput and its thread count ("2 thr").</summary>
+    internal static string BarText(TrainingProgress value, int threads, int offset = 0) => string.Create(
         CultureInfo.InvariantCulture,
-        $"{offset + value.Step}/{offset + value.TotalSteps} loss {Loss(value.TrainingLoss)} val {Validation(value)} {value.TokensPerSecond / 1000:F1}k tok/s");
+        $"{offset + value.Step}/{offset + value.TotalSteps} loss {Loss(value.TrainingLoss)} val {Validation(value)} {value.TokensPerSecond / 1000:F1}k tok/s {threads} thr");
 }
 
 /// <summary>
@@ -427,6 +436,12 @@ internal sealed record TrainSettings(
 {
     /// <summary>The checkpoint to continue, or null for a new run.</summary>
     public string? Resume { get; init; }
+
+    /// <summary>
+    /// Threads sharing each training pass (at least 1). Not a setting of the run: the results do not depend on it, so it
+    /// is not saved with the training state and a resumed run takes whatever the command line says.
+    /// </summary>
+    public int Threads { get; init; } = 1;
 
     /// <summary>The options given on the command line (not defaulted), e.g. <c>--hidden</c>.</summary>
     public IReadOnlySet<string> Given { get; init; } = new HashSet<string>();

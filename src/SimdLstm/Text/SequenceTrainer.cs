@@ -79,7 +79,14 @@ public sealed record TrainingSummary(
 /// Deterministic: the chunk order is fixed and the model's kernels are deterministic, so the same model initialisation,
 /// optimiser and data give bit-identical losses on one machine (the last bits may differ between instruction sets).
 /// </para>
-/// <para>Not thread-safe: one trainer drives one model from one thread.</para>
+/// <para>
+/// Multi-threaded passes: a trainer made with a <see cref="ComputePool"/> runs its training and validation passes on
+/// that pool's threads (the recurrent layers' work is shared among them; clipping, the update and the head run on the
+/// calling thread). The pool splits work so that every value is computed as on one thread, so a run's losses, weights
+/// and optimiser state are bitwise the same whatever the pool's thread count, and a run saved with one thread count
+/// continues exactly with another.
+/// </para>
+/// <para>Not thread-safe: one trainer drives one model from one thread (the pool's workers only help within a pass).</para>
 /// </remarks>
 public sealed class SequenceTrainer
 {
@@ -94,7 +101,7 @@ public sealed class SequenceTrainer
     private readonly SequenceModelGradients _gradients;
     private int _chunk;
 
-    /// <summary>Creates a trainer.</summary>
+    /// <summary>Creates a trainer whose passes run on the calling thread alone.</summary>
     /// <param name="model">The model; its input and output sizes must both cover every token id.</param>
     /// <param name="optimizer">The optimiser, for <see cref="ParameterBuffer.Length"/> parameters.</param>
     /// <param name="trainingTokens">Training text as token ids; at least B·T + 1. Not copied.</param>
@@ -102,6 +109,24 @@ public sealed class SequenceTrainer
     /// <param name="options">Settings; defaults when null.</param>
     /// <exception cref="ArgumentException">A size mismatch, too few tokens, or a token id outside the model's range.</exception>
     public SequenceTrainer(SequenceModel model, Optimizer optimizer, ReadOnlyMemory<int> trainingTokens, ReadOnlyMemory<int> validationTokens, SequenceTrainerOptions? options = null)
+        : this(model, optimizer, trainingTokens, validationTokens, options, pool: null)
+    {
+    }
+
+    /// <summary>
+    /// Creates a trainer whose training and validation passes share their work among the threads of
+    /// <paramref name="pool"/>; the results are bitwise those of a trainer without one.
+    /// </summary>
+    /// <param name="model">The model; its input and output sizes must both cover every token id.</param>
+    /// <param name="optimizer">The optimiser, for <see cref="ParameterBuffer.Length"/> parameters.</param>
+    /// <param name="trainingTokens">Training text as token ids; at least B·T + 1. Not copied.</param>
+    /// <param name="validationTokens">Held-out tokens; empty for none, otherwise at least T + 1. Not copied.</param>
+    /// <param name="options">Settings; defaults when null.</param>
+    /// <param name="pool">The threads of the passes; null runs them on the calling thread. The caller keeps ownership:
+    /// the trainer never disposes it, and a step after the pool is disposed throws <see cref="ObjectDisposedException"/>.</param>
+    /// <exception cref="ArgumentException">A size mismatch, too few tokens, or a token id outside the model's range.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="pool"/> has been disposed.</exception>
+    public SequenceTrainer(SequenceModel model, Optimizer optimizer, ReadOnlyMemory<int> trainingTokens, ReadOnlyMemory<int> validationTokens, SequenceTrainerOptions? options, ComputePool? pool)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -114,6 +139,7 @@ public sealed class SequenceTrainer
         if (!(options.MaxGradientNorm > 0))
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxGradientNorm, "Expected MaxGradientNorm greater than 0.");
         Guard.Length(optimizer.ParameterCount, model.Parameters.Length, nameof(optimizer));
+        pool?.ThrowIfDisposed();
         CheckTokens(trainingTokens.Span, model, nameof(trainingTokens));
         CheckTokens(validationTokens.Span, model, nameof(validationTokens));
         int t = options.SequenceLength, b = options.BatchSize;
@@ -129,7 +155,8 @@ public sealed class SequenceTrainer
             _validationState = model.CreateState(validationBatch);
         }
         _state = model.CreateState(b);
-        _workspace = model.CreateWorkspace(t, b);
+        _workspace = model.CreateWorkspace(t, b, pool);
+        Pool = pool;
         _gradients = model.CreateGradients();
     }
 
@@ -138,6 +165,9 @@ public sealed class SequenceTrainer
 
     /// <summary>The settings.</summary>
     public SequenceTrainerOptions Options => _options;
+
+    /// <summary>The pool the passes run on, or null when they run on the calling thread alone.</summary>
+    public ComputePool? Pool { get; }
 
     /// <summary>Steps run so far (over every call).</summary>
     public int StepsDone { get; private set; }
@@ -187,8 +217,11 @@ public sealed class SequenceTrainer
     /// (before the update). Allocates nothing.
     /// </summary>
     /// <exception cref="NonFiniteGradientException">The gradient norm is not finite and the policy is <see cref="NonFiniteNormPolicy.Throw"/>; the parameters are unchanged.</exception>
+    /// <exception cref="ObjectDisposedException">The trainer's pool has been disposed; nothing has changed (not even the data position).</exception>
     public float Step()
     {
+        // Checked before the data position moves, so a refused step leaves the run where it was.
+        Pool?.ThrowIfDisposed();
         if (_chunk == 0)
             _state.Reset(); // a new pass over the text: the streams start again at their stripes' beginnings
         _train.Fill(_chunk);
@@ -215,10 +248,12 @@ public sealed class SequenceTrainer
     /// The mean cross-entropy (nats per token) over the validation text, from a zero state, streams as in training; NaN
     /// when there is no validation text. Uses the training workspace, so it must not run during a step.
     /// </summary>
+    /// <exception cref="ObjectDisposedException">The trainer's pool has been disposed.</exception>
     public float Evaluate()
     {
         if (_validation is null || _validationState is null)
             return float.NaN;
+        Pool?.ThrowIfDisposed();
         _validationState.Reset();
         int chunks = _options.MaxEvaluationChunks == 0 ? _validation.ChunksPerEpoch : Math.Min(_validation.ChunksPerEpoch, _options.MaxEvaluationChunks);
         double total = 0;

@@ -11,8 +11,8 @@ public sealed record SampleResult(string Text, double MicrosecondsPerCharacter);
 
 /// <summary>
 /// Generates text from a character-level <see cref="SequenceModel"/> one character at a time: each character is one
-/// streaming <see cref="SequenceModel.Step(ReadOnlySpan{int}, RecurrentState, SequenceModelWorkspace, Span{float})"/>
-/// followed by a draw from softmax(logits / temperature).
+/// streaming step of a packed inference copy of the model (<see cref="SequenceModel.Pack(PackedPrecision)"/>, in the
+/// precision the sampler was made with) followed by a draw from softmax(logits / temperature).
 /// </summary>
 /// <remarks>
 /// The state, workspace, logits and probability buffers are allocated once; generating into a caller's span
@@ -34,19 +34,27 @@ public sealed class TextSampler
     /// vocabulary size. The sampler steps a packed inference copy of it (<see cref="SequenceModel.Pack"/>), taken again
     /// from the model's current weights at the start of every generation, so it samples what the model is now.</param>
     /// <param name="vocabulary">Maps ids to characters.</param>
+    /// <param name="precision">How the packed copy holds the recurrent weights: float32 (the model's own values), bfloat16
+    /// or int8 (smaller weights to stream per step, at some cost in accuracy); the head stays float32.</param>
     /// <exception cref="ArgumentException">The model's sizes do not match the vocabulary.</exception>
-    public TextSampler(SequenceModel model, Vocabulary vocabulary)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="precision"/> is not a defined precision.</exception>
+    public TextSampler(SequenceModel model, Vocabulary vocabulary, PackedPrecision precision = PackedPrecision.Float32)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(vocabulary);
         Guard.Length(model.VocabularySize > 0 ? model.VocabularySize : model.Options.InputSize, vocabulary.Count, nameof(model));
         Guard.Length(model.OutputSize, vocabulary.Count, nameof(model));
-        _model = model.Pack();
+        if (!Enum.IsDefined(precision))
+            throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Float32, BFloat16 or Int8.");
+        _model = model.Pack(precision);
         _vocabulary = vocabulary;
         _state = _model.CreateState(1);
         _workspace = _model.CreateWorkspace(1);
         _logits = new float[vocabulary.Count];
     }
+
+    /// <summary>The precision of the packed copy the sampler steps (as the packed copy reports it).</summary>
+    public PackedPrecision Precision => _model.Precision;
 
     /// <summary>Generates <paramref name="length"/> characters and measures the time per character.</summary>
     /// <param name="length">Characters (Unicode scalar values) to generate; 0 or more.</param>

@@ -221,12 +221,12 @@ public sealed class NewUserTests : IDisposable
     {
         string corpus = Corpus();
         string whole = Path.Combine(_directory, "whole.safetensors");
-        Assert.Equal(0, Run(Tiny(corpus, whole, "--steps", "40")).Code);
+        Assert.Equal(0, Run(Tiny(corpus, whole, "--steps", "40", "--threads", "1")).Code);
 
         // Interrupted as the first Ctrl-C would: the token is cancelled when the step-20 evaluation is printed.
         string part = Path.Combine(_directory, "part.safetensors");
         using var source = new CancellationTokenSource();
-        (int code, string output, string error) = Run(Tiny(corpus, part, "--steps", "40"), source, "step 20: validation loss");
+        (int code, string output, string error) = Run(Tiny(corpus, part, "--steps", "40", "--threads", "1"), source, "step 20: validation loss");
         Assert.Equal("", error);
         Assert.Equal(Program.InterruptedExitCode, code);
         Assert.Contains("interrupted: 20 steps", output, StringComparison.Ordinal);
@@ -234,11 +234,16 @@ public sealed class NewUserTests : IDisposable
         foreach (string file in new[] { part, TrainingState.PathFor(part), Path.ChangeExtension(part, ".loss.csv"), Path.ChangeExtension(part, ".loss.png") })
             Assert.True(File.Exists(file), file);
 
-        (code, output, error) = Run(["train", "--corpus", corpus, "--resume", part, "--steps", "40", "--eval-every", "10", "--sample-length", "20"]);
+        // Resumed on two threads: the thread count is no setting of the run, and changes no result.
+        (code, output, error) = Run(["train", "--corpus", corpus, "--resume", part, "--steps", "40", "--eval-every", "10", "--sample-length", "20", "--threads", "2"]);
         Assert.Equal("", error);
         Assert.Equal(0, code);
         Assert.Contains("resuming", output, StringComparison.Ordinal);
+        Assert.Contains("tokens/s on 2 threads", output, StringComparison.Ordinal);
         Assert.Equal(ModelCheckpoint.Load(whole).Model.Parameters.Span.ToArray(), ModelCheckpoint.Load(part).Model.Parameters.Span.ToArray());
+        // And the files, byte for byte: the checkpoint, and the training state (Adam's buffers, the carried state, the curves).
+        Assert.Equal(File.ReadAllBytes(whole), File.ReadAllBytes(part));
+        Assert.Equal(File.ReadAllBytes(TrainingState.PathFor(whole)), File.ReadAllBytes(TrainingState.PathFor(part)));
         // The curves cover the whole run, as the uninterrupted one's.
         Assert.Equal(File.ReadAllText(Path.ChangeExtension(whole, ".loss.csv")).Split('\n').Select(l => l.Split(',')[0]),
                      File.ReadAllText(Path.ChangeExtension(part, ".loss.csv")).Split('\n').Select(l => l.Split(',')[0]));
@@ -258,10 +263,10 @@ public sealed class NewUserTests : IDisposable
     public void ProgressText_SaysWhenTheValidationLossWasMeasured()
     {
         var before = new TrainingProgress(5, 100, 2.5f, float.NaN, 1000, TimeSpan.Zero, TimeSpan.Zero, 0, false);
-        Assert.Contains("val -", TrainCommand.BarText(before), StringComparison.Ordinal);
+        Assert.Contains("val -", TrainCommand.BarText(before, threads: 1), StringComparison.Ordinal);
         var after = before with { Step = 260, ValidationLoss = 1.38f, ValidationStep = 250 };
-        Assert.Contains("val 1.380@250", TrainCommand.BarText(after), StringComparison.Ordinal);
-        Assert.Contains("val 1.380@250", TrainCommand.Describe(after), StringComparison.Ordinal);
+        Assert.Contains("val 1.380@250", TrainCommand.BarText(after, threads: 1), StringComparison.Ordinal);
+        Assert.Contains("val 1.380@250", TrainCommand.Describe(after, threads: 1), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -149,7 +149,7 @@ public sealed class ProgramTests : IDisposable
         Assert.Equal("", error);
         Assert.Equal(0, code);
         Assert.StartsWith("And", output, StringComparison.Ordinal);
-        Assert.Contains("µs per character (50 characters, GRU H=12 layers=2)", output, StringComparison.Ordinal);
+        Assert.Contains("µs per character (50 characters, GRU H=12 layers=2, fp32 weights)", output, StringComparison.Ordinal);
         // The prime and 50 generated characters (which may hold line breaks), then one line of timing.
         output = output.ReplaceLineEndings("\n");
         string text = output[..output.LastIndexOf('\n', output.Length - 2)];
