@@ -85,7 +85,7 @@ internal static class PeerCheck
         foreach (InferencePath ours in InferencePath.All(layer, pool))
         {
             RecurrentState state = layer.CreateState();
-            RecurrentWorkspace workspace = ours.CreateWorkspace(1);
+            InferencePath.Work workspace = ours.CreateWorkspace(1);
             float[] h = new float[size];
             for (int t = 0; t < StreamSteps; t++)
             {
@@ -126,7 +126,7 @@ internal static class PeerCheck
         {
             // Step from this path's state after a few steps, so the h (and c) inputs are exercised.
             RecurrentState state = layer.CreateState();
-            RecurrentWorkspace workspace = ours.CreateWorkspace(1);
+            InferencePath.Work workspace = ours.CreateWorkspace(1);
             float[] h = new float[size];
             for (int t = 0; t < WarmSteps; t++)
                 ours.Step(x.AsSpan(t * size, size), state, workspace, h);
@@ -253,13 +253,12 @@ internal static class PeerCheck
         foreach (string path in new[] { "packed", "RecurrentLayer" })
         {
             RecurrentState state = layer.CreateState(batch);
-            RecurrentWorkspace workspace = layer.CreateWorkspace(SequenceShapes.Steps, batch);
             float[] y = new float[SequenceShapes.Steps * batch * layer.Options.OutputSize];
             var input = SequenceInput.Dense(x, SequenceShapes.Steps, lengths: lengths);
             if (path == "packed")
-                packed.Forward(input, state, workspace, y);
+                packed.Forward(input, state, packed.CreateWorkspace(SequenceShapes.Steps, batch), y);
             else
-                layer.Forward(input, state, workspace, y, training: false);
+                layer.Forward(input, state, layer.CreateWorkspace(SequenceShapes.Steps, batch), y, training: false);
             agreement.Output($"{what} {yName} ({path})", peerY, y);
             agreement.Output($"{what} {hName} ({path})", peerH, state.Hidden);
             if (layer.Options.HasCellState)
@@ -279,22 +278,26 @@ internal static class PeerCheck
             return [new("RecurrentLayer", layer, null, null), new("packed", layer, packed, null), new("packed, 2 threads", layer, packed, pool)];
         }
 
-        public RecurrentWorkspace CreateWorkspace(int steps) => layer.CreateWorkspace(steps, 1, pool);
+        /// <summary>The scratch of one path: the layer's own workspace, or the packed copy's inference workspace.</summary>
+        public sealed record Work(RecurrentWorkspace? Layer, InferenceWorkspace? Packed);
 
-        public void Step(ReadOnlySpan<float> input, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+        public Work CreateWorkspace(int steps) =>
+            packed is null ? new(layer.CreateWorkspace(steps, 1, pool), null) : new(null, packed.CreateWorkspace(steps, 1, pool));
+
+        public void Step(ReadOnlySpan<float> input, RecurrentState state, Work workspace, Span<float> output)
         {
             if (packed is null)
-                layer.Step(input, state, workspace, output);
+                layer.Step(input, state, workspace.Layer!, output);
             else
-                packed.Step(input, state, workspace, output);
+                packed.Step(input, state, workspace.Packed!, output);
         }
 
-        public void Forward(ReadOnlySpan<float> input, int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+        public void Forward(ReadOnlySpan<float> input, int steps, RecurrentState state, Work workspace, Span<float> output)
         {
             if (packed is null)
-                layer.Forward(input, steps, state, workspace, output);
+                layer.Forward(input, steps, state, workspace.Layer!, output);
             else
-                packed.Forward(input, steps, state, workspace, output);
+                packed.Forward(input, steps, state, workspace.Packed!, output);
         }
     }
 }
