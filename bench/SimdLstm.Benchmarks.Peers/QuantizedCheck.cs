@@ -41,9 +41,10 @@ namespace SimdLstm.Benchmarks.Peers;
 /// both layouts; δ = max |v| / (2Q) (plus float rounding of the quotient) with Q = 32767, or the smallest Q the packed
 /// copy may choose to keep its int32 sums from overflowing, ⌊(2³¹ − 1) / (127·K)⌋ (PackedPrecision.Int8's documentation). SimdLstm bf16 (fp32 activations): each weight off by at most 2⁻⁸ of its magnitude (round to nearest
 /// with 8 significant bits), so the weight term uses c_k b_k = |W_jk x_k| 2⁻⁸ and the activation term is 0. With the
-/// suite's weights U(±1/√H) and x ∈ U(−1, 1) the bound on |Δh| comes to about 0.004 for int8, 0.0025 for bf16 and 0.01–0.02
-/// for ONNX Runtime at every H (measured differences: about a tenth of that): uint8 activations are about 256 times coarser
-/// than int16 ones, so their rounding (about 1/255 per element of x) dominates ONNX Runtime's error and makes it the larger.
+/// suite's weights U(±1/√H) and x ∈ U(−1, 1) the bound on |Δh| came to 0.005–0.008 for int8, 0.003–0.004 for bf16 and
+/// 0.009–0.018 for ONNX Runtime at the worst units over H = 64 … 1024, the differences measured to at most a quarter of
+/// that: uint8 activations are about 256 times coarser than int16 ones, so their rounding (about 1/255 per element of x)
+/// adds to the weights' and makes ONNX Runtime's bound and error the larger.
 /// </para>
 /// <para>
 /// What it assumes: exact int32 accumulation. On x86 ONNX Runtime's u8s8 kernel without VNNI multiplies with vpmaddubsw,
