@@ -18,6 +18,10 @@
 #                                        Runtime's and libtorch's, one thread) with the hardware limit; the page goes to
 #                                        bench/results/sequence-shapes/ unless --out says otherwise, never over the
 #                                        committed full page
+#   bench/run.sh --precision-only        only the packed batch-1 step at fp32, bf16 and int8 weights (LSTM and GRU), the
+#                                        read bandwidth at each of their working sets, and ONNX Runtime's int8
+#                                        DynamicQuantizeLSTM step (checked first within a derived bound, exit 3 when
+#                                        not); the page goes to bench/results/precision/ unless --out says otherwise
 #   bench/run.sh --out DIR               write the page to DIR/<cpu-model-slug>.md and the raw exports to
 #                                        DIR/<cpu-model-slug>/ (default bench/results)
 #
@@ -36,7 +40,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-quick=0 peers=1 compare="" sizes="" notes="" floor=0.05 shapes_only=0 outdir=""
+quick=0 peers=1 compare="" sizes="" notes="" floor=0.05 shapes_only=0 precision_only=0 outdir=""
 command="bench/run.sh $*"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -48,12 +52,16 @@ while [ $# -gt 0 ]; do
     --noise-floor) floor=$2; shift ;;
     --shapes-only) shapes_only=1 ;;
     --out) outdir=$2; shift ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    --precision-only) precision_only=1 ;;
+    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
 [ -n "$sizes" ] && export SIMDLSTM_BENCH_SIZES=$sizes
+if [ "$shapes_only" -eq 1 ] && [ "$precision_only" -eq 1 ]; then
+  echo "run.sh: --shapes-only and --precision-only are separate runs; pick one" >&2; exit 2
+fi
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: *//' || true)
 [ -n "$cpu" ] || cpu=$(uname -m)
@@ -65,7 +73,11 @@ job=()
 [ "$quick" -eq 1 ] && job=(--job short)
 shapes_job=("${job[@]}")
 [ "$quick" -eq 1 ] && shapes_job+=(--iterationTime 250)
-[ -n "$outdir" ] || { [ "$shapes_only" -eq 1 ] && outdir=bench/results/sequence-shapes || outdir=bench/results; }
+if [ -z "$outdir" ]; then
+  outdir=bench/results
+  [ "$shapes_only" -eq 1 ] && outdir=bench/results/sequence-shapes
+  [ "$precision_only" -eq 1 ] && outdir=bench/results/precision
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/simdlstm-bench.XXXXXX")
 echo "== results of this run: $work"
@@ -74,7 +86,28 @@ echo "== build"
 dotnet build -c Release bench/SimdLstm.Benchmarks -v quiet -nologo
 bench_dll=bench/SimdLstm.Benchmarks/bin/Release/net10.0/SimdLstm.Benchmarks.dll
 
-if [ "$shapes_only" -eq 1 ]; then
+peer_dirs=()
+if [ "$precision_only" -eq 1 ]; then
+  echo "== SimdLstm's packed step at fp32, bf16 and int8, and the read bandwidth at each one's working set (one thread, unpinned)"
+  # --join: one summary, so the limit columns see the PackedReadBench cases (the floors) and the FMA peak.
+  dotnet "$bench_dll" --filter '*PrecisionBench*' '*PackedReadBench*' '*FmaPeakBench*' --join "${job[@]}" --artifacts "$work/ours"
+  if [ "$peers" -eq 1 ]; then
+    echo "== peer: ONNX Runtime's DynamicQuantizeLSTM (one thread)"
+    if dotnet restore bench/SimdLstm.Benchmarks.Peers -v quiet; then
+      # Only ONNX Runtime runs here, so libtorch's Debian 12 workaround is not needed.
+      dotnet build -c Release --no-restore bench/SimdLstm.Benchmarks.Peers -v quiet -nologo
+      peers_dll=bench/SimdLstm.Benchmarks.Peers/bin/Release/net10.0/SimdLstm.Benchmarks.Peers.dll
+      # Checks first: ONNX Runtime's and our int8 and bf16 steps against our fp32 step, each within its derived bound
+      # (exit 3: one is outside it, nothing is timed).
+      rc=0
+      dotnet "$peers_dll" --filter '*DynamicQuantizeLstmBench*' --join "${job[@]}" --artifacts "$work/peers-precision" || rc=$?
+      [ "$rc" -eq 3 ] && { echo "run.sh: a quantised step is outside its bound around fp32 (see above); stopping" >&2; exit 3; }
+      [ "$rc" -eq 0 ] && peer_dirs+=("$work/peers-precision") || echo "peer (DynamicQuantizeLSTM) failed; continuing"
+    else
+      echo "peer unavailable: all: the peer project did not restore"
+    fi
+  fi
+elif [ "$shapes_only" -eq 1 ]; then
   echo "== the hardware limit (one thread, unpinned)"
   dotnet "$bench_dll" --filter '*BandwidthBench*' '*FmaPeakBench*' --join "${job[@]}" --artifacts "$work/ours"
 else
@@ -84,19 +117,20 @@ else
   dotnet "$bench_dll" --filter '*Bench.Step' '*Bench.LayerStep' '*Bench.Sequence' '*Bench.LayerSequence' '*Bench.Train' \
     '*BandwidthBench*' '*FmaPeakBench*' --join "${job[@]}" --artifacts "$work/ours"
 fi
-echo "== SimdLstm sequence shapes (one thread, unpinned)"
-# With the FMA case in the summary, the limit column of the B = 16 cases (FMA-bound) is filled; the page takes the
-# bandwidth of the summary above.
-dotnet "$bench_dll" --filter '*SequenceShapeBench*' '*FmaPeakBench*' --join "${shapes_job[@]}" --artifacts "$work/ours-shapes" \
-  && raw_shapes=("$work/ours-shapes") || echo "sequence-shape cases failed; continuing"
-if [ "$shapes_only" -eq 0 ] && [ "$(nproc)" -gt 1 ]; then
+if [ "$precision_only" -eq 0 ]; then
+  echo "== SimdLstm sequence shapes (one thread, unpinned)"
+  # With the FMA case in the summary, the limit column of the B = 16 cases (FMA-bound) is filled; the page takes the
+  # bandwidth of the summary above.
+  dotnet "$bench_dll" --filter '*SequenceShapeBench*' '*FmaPeakBench*' --join "${shapes_job[@]}" --artifacts "$work/ours-shapes" \
+    && raw_shapes=("$work/ours-shapes") || echo "sequence-shape cases failed; continuing"
+fi
+if [ "$shapes_only" -eq 0 ] && [ "$precision_only" -eq 0 ] && [ "$(nproc)" -gt 1 ]; then
   echo "== SimdLstm on 2 threads"
   dotnet "$bench_dll" --filter '*Bench.*TwoThreads' --join "${job[@]}" --artifacts "$work/ours-two-threads" \
     && raw_two=("$work/ours-two-threads") || echo "2-thread cases failed; continuing"
 fi
 
-peer_dirs=()
-if [ "$peers" -eq 1 ]; then
+if [ "$peers" -eq 1 ] && [ "$precision_only" -eq 0 ]; then
   echo "== peers"
   if dotnet restore bench/SimdLstm.Benchmarks.Peers -v quiet; then
     # TorchSharp 0.107 on libstdc++ 12: patch the cached native library and preload a no-op symbol. Without the tool

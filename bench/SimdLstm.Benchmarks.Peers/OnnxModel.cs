@@ -57,11 +57,11 @@ internal sealed class ProtoWriter
 }
 
 /// <summary>
-/// Builds an ONNX model holding one <c>LSTM</c> or <c>GRU</c> node, in code. Field numbers are those of onnx/onnx.proto
+/// Builds an ONNX model holding one <c>LSTM</c> or <c>GRU</c> node (or ONNX Runtime's <c>DynamicQuantizeLSTM</c>), in code. Field numbers are those of onnx/onnx.proto
 /// (github.com/onnx/onnx/blob/main/onnx/onnx.proto): ModelProto ir_version 1, producer_name 2, graph 7, opset_import 8;
 /// OperatorSetIdProto domain 1, version 2; GraphProto node 1, name 2, initializer 5, input 11, output 12;
-/// NodeProto input 1, output 2, name 3, op_type 4, attribute 5; AttributeProto name 1, i 3, s 4, type 20 (INT = 2, STRING = 3);
-/// TensorProto dims 1, data_type 2 (FLOAT = 1, INT32 = 6), name 8, raw_data 9; ValueInfoProto name 1, type 2; TypeProto tensor_type 1;
+/// NodeProto input 1, output 2, name 3, op_type 4, attribute 5, domain 7; AttributeProto name 1, i 3, s 4, type 20 (INT = 2, STRING = 3);
+/// TensorProto dims 1, data_type 2 (FLOAT = 1, INT8 = 3, INT32 = 6), name 8, raw_data 9; ValueInfoProto name 1, type 2; TypeProto tensor_type 1;
 /// TypeProto.Tensor elem_type 1, shape 2; TensorShapeProto dim 1; Dimension dim_value 1.
 /// </summary>
 /// <remarks>
@@ -87,8 +87,8 @@ internal sealed class ProtoWriter
 /// </remarks>
 internal static class OnnxModel
 {
-    // TensorProto.DataType FLOAT and INT32; AttributeProto.AttributeType STRING (its value in field s = 4).
-    private const int FloatType = 1, Int32Type = 6, StringAttribute = 3;
+    // TensorProto.DataType FLOAT, INT8 and INT32; AttributeProto.AttributeType STRING (its value in field s = 4).
+    private const int FloatType = 1, Int8Type = 3, Int32Type = 6, StringAttribute = 3;
 
     // ONNX gate block k holds PyTorch gate block s_lstmFromTorch[k]: i ← i, o ← o, f ← f, c ← g.
     private static readonly int[] s_lstmFromTorch = [0, 3, 1, 2];
@@ -171,6 +171,109 @@ internal static class OnnxModel
             .ToArray();
     }
 
+    /// <summary>
+    /// The one-node model of a one-layer LSTM with biases as ONNX Runtime's contrib operator <c>com.microsoft.DynamicQuantizeLSTM</c>
+    /// (its schema in ONNX Runtime's docs/ContribOperators.md), for T = <paramref name="steps"/> and B = 1: the same inputs
+    /// and outputs as <see cref="For"/>'s LSTM node, W and R stored as int8, quantised here per output channel (per gate
+    /// row), symmetric, zero point 0 (see <see cref="QuantizeRows"/>); B stays fp32.
+    /// </summary>
+    /// <remarks>
+    /// The operator's inputs, in order: X [T, B, I]; W int8 <b>[num_directions, input_size, 4·hidden_size]</b> — the
+    /// transpose of the standard LSTM's [D, 4H, I], so column n of W is gate row n; R int8 [D, H, 4H] likewise; B fp32
+    /// [D, 8H]; sequence_lens; initial_h, initial_c [D, B, H]; P (peepholes, left out); W_scale fp32 and W_zero_point
+    /// (W's type) of shape [D] per tensor or [D, 4H] per channel; R_scale and R_zero_point alike. The gate order is the
+    /// standard LSTM's i, o, f, c. With int8 weights ONNX Runtime's kernel requires every zero point to be 0, and at run
+    /// time quantises X and each step's h to uint8 with one scale and zero point over the whole tensor.
+    /// </remarks>
+    public static byte[] DynamicQuantizeLstm(RecurrentParameters weights, int steps)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        if (weights.Options.Cell != CellKind.Lstm || weights.Options.NumLayers != 1 || !weights.Options.Bias
+            || weights.Options.ProjectionSize != 0 || weights.Options.NumDirections != 1)
+            throw new ArgumentException("DynamicQuantizeLSTM is built for a one-layer, one-direction LSTM with biases and no projection.", nameof(weights));
+        int inputSize = weights.Options.InputSize, h = weights.Options.HiddenSize, gates = s_lstmFromTorch.Length;
+        QuantizedRows w = QuantizeRows(PermuteGates(weights.WeightIh(0), s_lstmFromTorch, h, inputSize), gates * h, inputSize);
+        QuantizedRows r = QuantizeRows(PermuteGates(weights.WeightHh(0), s_lstmFromTorch, h, h), gates * h, h);
+        float[] b = new float[2 * gates * h];
+        PermuteGates(weights.BiasIh(0), s_lstmFromTorch, h, 1).CopyTo(b, 0);
+        PermuteGates(weights.BiasHh(0), s_lstmFromTorch, h, 1).CopyTo(b, gates * h);
+
+        var node = new ProtoWriter()
+            .String(1, "X").String(1, "W").String(1, "R").String(1, "B").String(1, "").String(1, "initial_h").String(1, "initial_c")
+            .String(1, "").String(1, "W_scale").String(1, "W_zero_point").String(1, "R_scale").String(1, "R_zero_point")
+            .String(2, "Y").String(2, "Y_h").String(2, "Y_c")
+            .String(3, "dynamic_quantize_lstm").String(4, "DynamicQuantizeLSTM")
+            .Message(5, new ProtoWriter().String(1, "hidden_size").Varint(3, h).Varint(20, 2))
+            .String(7, MicrosoftDomain);
+
+        sbyte[] zeroPoints = new sbyte[gates * h];
+        var graph = new ProtoWriter()
+            .Message(1, node)
+            .String(2, "simdlstm_peer")
+            .Message(5, Int8Tensor("W", [1, inputSize, gates * h], Transpose(w.Values, gates * h, inputSize)))
+            .Message(5, Int8Tensor("R", [1, h, gates * h], Transpose(r.Values, gates * h, h)))
+            .Message(5, Tensor("B", [1, 2 * gates * h], b))
+            .Message(5, Tensor("W_scale", [1, gates * h], w.Scales))
+            .Message(5, Int8Tensor("W_zero_point", [1, gates * h], zeroPoints))
+            .Message(5, Tensor("R_scale", [1, gates * h], r.Scales))
+            .Message(5, Int8Tensor("R_zero_point", [1, gates * h], zeroPoints))
+            .Message(11, Value("X", [steps, 1, inputSize]))
+            .Message(11, Value("initial_h", [1, 1, h]))
+            .Message(11, Value("initial_c", [1, 1, h]))
+            .Message(12, Value("Y", [steps, 1, 1, h]))
+            .Message(12, Value("Y_h", [1, 1, h]))
+            .Message(12, Value("Y_c", [1, 1, h]));
+
+        // Two opset imports: the default domain (opset 17, as For) and com.microsoft version 1, the operator's.
+        return new ProtoWriter()
+            .Varint(1, 8)
+            .String(2, "SimdLstm.Benchmarks.Peers")
+            .Message(7, graph)
+            .Message(8, new ProtoWriter().String(1, "").Varint(2, 17))
+            .Message(8, new ProtoWriter().String(1, MicrosoftDomain).Varint(2, 1))
+            .ToArray();
+    }
+
+    /// <summary>Int8 values of a [rows, cols] matrix, row-major, and one scale per row: value ≈ scale · q.</summary>
+    public sealed record QuantizedRows(sbyte[] Values, float[] Scales);
+
+    /// <summary>
+    /// Symmetric int8 quantisation per row: scale = max |row| / 127 (1 for an all-zero row), q = round-half-even(w / scale),
+    /// which lies in [−127, 127]; the zero point is 0. So every weight is off by at most scale / 2.
+    /// </summary>
+    public static QuantizedRows QuantizeRows(ReadOnlySpan<float> matrix, int rows, int cols)
+    {
+        var values = new sbyte[rows * cols];
+        var scales = new float[rows];
+        for (int row = 0; row < rows; row++)
+        {
+            ReadOnlySpan<float> source = matrix.Slice(row * cols, cols);
+            float max = 0;
+            foreach (float v in source)
+                max = Math.Max(max, Math.Abs(v));
+            float scale = max > 0 ? max / 127f : 1f;
+            scales[row] = scale;
+            for (int k = 0; k < cols; k++)
+                values[row * cols + k] = (sbyte)Math.Clamp(MathF.Round(source[k] / scale, MidpointRounding.ToEven), -127f, 127f);
+        }
+        return new QuantizedRows(values, scales);
+    }
+
+    // The ONNX domain of ONNX Runtime's contrib operators (NodeProto.domain is field 7, OperatorSetIdProto.domain field 1).
+    private const string MicrosoftDomain = "com.microsoft";
+
+    // [rows, cols] → [cols, rows].
+    private static sbyte[] Transpose(sbyte[] source, int rows, int cols)
+    {
+        var result = new sbyte[source.Length];
+        for (int row = 0; row < rows; row++)
+        {
+            for (int col = 0; col < cols; col++)
+                result[col * rows + row] = source[row * cols + col];
+        }
+        return result;
+    }
+
     // [G·H, cols] in PyTorch gate order → [G·H, cols] in ONNX gate order: ONNX block k is PyTorch block order[k].
     private static float[] PermuteGates(ReadOnlySpan<float> source, int[] order, int h, int cols)
     {
@@ -187,6 +290,9 @@ internal static class OnnxModel
         Buffer.BlockCopy(values, 0, raw, 0, raw.Length);
         return new ProtoWriter().PackedInt64(1, dims).Varint(2, FloatType).String(8, name).Bytes(9, raw);
     }
+
+    private static ProtoWriter Int8Tensor(string name, long[] dims, ReadOnlySpan<sbyte> values) =>
+        new ProtoWriter().PackedInt64(1, dims).Varint(2, Int8Type).String(8, name).Bytes(9, System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
 
     private static ProtoWriter Value(string name, long[] dims, int elementType = FloatType)
     {

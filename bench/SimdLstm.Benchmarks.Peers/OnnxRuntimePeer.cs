@@ -4,9 +4,10 @@ using Microsoft.ML.OnnxRuntime;
 namespace SimdLstm.Benchmarks.Peers;
 
 /// <summary>
-/// An ONNX Runtime session over one LSTM or GRU node with fixed T and B = 1, single-threaded, with every input and
-/// output bound to preallocated arrays so a run does no tensor allocation of ours (ONNX Runtime's own per-run bookkeeping
-/// still allocates a little; the allocation column shows it).
+/// An ONNX Runtime session over one LSTM or GRU node (or, with <c>dynamicQuantize</c>, one <c>DynamicQuantizeLSTM</c>
+/// node on int8 weights: <see cref="OnnxModel.DynamicQuantizeLstm"/>) with fixed T and B = 1, single-threaded, with every
+/// input and output bound to preallocated arrays so a run does no tensor allocation of ours (ONNX Runtime's own per-run
+/// bookkeeping still allocates a little; the allocation column shows it).
 /// </summary>
 internal sealed class OnnxRuntimePeer : IDisposable
 {
@@ -22,7 +23,7 @@ internal sealed class OnnxRuntimePeer : IDisposable
     private readonly OrtValue[][] _outputs;
     private int _phase;
 
-    public OnnxRuntimePeer(RecurrentParameters weights, int steps)
+    public OnnxRuntimePeer(RecurrentParameters weights, int steps, bool dynamicQuantize = false)
     {
         ArgumentNullException.ThrowIfNull(weights);
         int inputSize = weights.Options.InputSize, h = weights.Options.HiddenSize;
@@ -40,7 +41,8 @@ internal sealed class OnnxRuntimePeer : IDisposable
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
-        _session = new InferenceSession(OnnxModel.For(weights, steps, batch: 1), options);
+        byte[] model = dynamicQuantize ? OnnxModel.DynamicQuantizeLstm(weights, steps) : OnnxModel.For(weights, steps, batch: 1);
+        _session = new InferenceSession(model, options);
 
         OrtValue x = OrtValue.CreateTensorValueFromMemory(Input, [steps, 1, inputSize]);
         OrtValue y = OrtValue.CreateTensorValueFromMemory(Output, [steps, 1, 1, h]);
@@ -80,7 +82,7 @@ internal sealed class OnnxRuntimePeer : IDisposable
     /// <summary>The two c buffers (empty for a GRU).</summary>
     public float[][] Cell { get; }
 
-    /// <summary>h after the last run (the input of the next).</summary>
+    /// <summary>h after the last run (the input of the next: write a state here to start the next run from it).</summary>
     public float[] CurrentHidden => Hidden[_phase];
 
     /// <summary>c after the last run (empty for a GRU).</summary>

@@ -74,6 +74,44 @@ public class OnnxRuntimeGruBench : OnnxRuntimeCellBench
 }
 
 /// <summary>
+/// ONNX Runtime's int8 LSTM, the contrib operator <c>com.microsoft.DynamicQuantizeLSTM</c>, on one thread: a streaming
+/// step (T = 1, state passed in and out), with the weights of the main suite's <c>LstmPrecisionBench</c> (those of
+/// <c>LstmBench</c>) quantised per gate row, symmetric, zero point 0 (<see cref="OnnxModel.DynamicQuantizeLstm"/>). The
+/// peer of SimdLstm's int8 packed step. Checked first against our fp32 step within a derived bound
+/// (<see cref="QuantizedCheck"/>), as is our int8 copy.
+/// </summary>
+[MemoryDiagnoser]
+public class DynamicQuantizeLstmBench
+{
+    private OnnxRuntimePeer _peer = null!;
+
+    /// <summary>I = H.</summary>
+    [ParamsSource(nameof(Sizes))]
+    public int Size { get; set; }
+
+    /// <summary>The sizes to run.</summary>
+    public static IEnumerable<int> Sizes() => BenchCases.Sizes();
+
+    /// <summary>Checks the bounds again, in this process, and builds the T = 1 session.</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        if (QuantizedCheck.OnnxRuntimeDynamicQuantize(Size, CellKind.Lstm).Problem is string problem)
+            throw new InvalidOperationException("Refusing to time ONNX Runtime's DynamicQuantizeLSTM: " + problem);
+        _peer = new OnnxRuntimePeer(PeerCheck.Layer(Size, CellKind.Lstm).Weights, steps: 1, dynamicQuantize: true);
+        PeerCheck.Uniform(Size, seed: 2).CopyTo(_peer.Input, 0);
+    }
+
+    /// <summary>One step; the state it returns is the next step's input.</summary>
+    [Benchmark]
+    public void Step() => _peer.Run();
+
+    /// <summary>Releases the session.</summary>
+    [GlobalCleanup]
+    public void Cleanup() => _peer?.Dispose();
+}
+
+/// <summary>
 /// libtorch through TorchSharp: the cell module's step (<c>nn.LSTMCell</c>, <c>nn.GRUCell</c>), the sequence module's
 /// 100-step sequence (<c>nn.LSTM</c>, <c>nn.GRU</c>; time per step) and a training pass (forward + backward with dL/dx,
 /// B = 32, T = 50), on one thread and on all cores. <see cref="TorchBench"/> and <see cref="TorchGruBench"/> pick the cell.

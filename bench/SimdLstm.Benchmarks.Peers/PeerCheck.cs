@@ -85,7 +85,7 @@ internal static class PeerCheck
         foreach (InferencePath ours in InferencePath.All(layer, pool))
         {
             RecurrentState state = layer.CreateState();
-            RecurrentWorkspace workspace = ours.CreateWorkspace(1);
+            InferencePath.Work workspace = ours.CreateWorkspace(1);
             float[] h = new float[size];
             for (int t = 0; t < StreamSteps; t++)
             {
@@ -126,7 +126,7 @@ internal static class PeerCheck
         {
             // Step from this path's state after a few steps, so the h (and c) inputs are exercised.
             RecurrentState state = layer.CreateState();
-            RecurrentWorkspace workspace = ours.CreateWorkspace(1);
+            InferencePath.Work workspace = ours.CreateWorkspace(1);
             float[] h = new float[size];
             for (int t = 0; t < WarmSteps; t++)
                 ours.Step(x.AsSpan(t * size, size), state, workspace, h);
@@ -253,13 +253,12 @@ internal static class PeerCheck
         foreach (string path in new[] { "packed", "RecurrentLayer" })
         {
             RecurrentState state = layer.CreateState(batch);
-            RecurrentWorkspace workspace = layer.CreateWorkspace(SequenceShapes.Steps, batch);
             float[] y = new float[SequenceShapes.Steps * batch * layer.Options.OutputSize];
             var input = SequenceInput.Dense(x, SequenceShapes.Steps, lengths: lengths);
             if (path == "packed")
-                packed.Forward(input, state, workspace, y);
+                packed.Forward(input, state, packed.CreateWorkspace(SequenceShapes.Steps, batch), y);
             else
-                layer.Forward(input, state, workspace, y, training: false);
+                layer.Forward(input, state, layer.CreateWorkspace(SequenceShapes.Steps, batch), y, training: false);
             agreement.Output($"{what} {yName} ({path})", peerY, y);
             agreement.Output($"{what} {hName} ({path})", peerH, state.Hidden);
             if (layer.Options.HasCellState)
@@ -279,22 +278,26 @@ internal static class PeerCheck
             return [new("RecurrentLayer", layer, null, null), new("packed", layer, packed, null), new("packed, 2 threads", layer, packed, pool)];
         }
 
-        public RecurrentWorkspace CreateWorkspace(int steps) => layer.CreateWorkspace(steps, 1, pool);
+        /// <summary>The scratch of one path: the layer's own workspace, or the packed copy's inference workspace.</summary>
+        public sealed record Work(RecurrentWorkspace? Layer, InferenceWorkspace? Packed);
 
-        public void Step(ReadOnlySpan<float> input, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+        public Work CreateWorkspace(int steps) =>
+            packed is null ? new(layer.CreateWorkspace(steps, 1, pool), null) : new(null, packed.CreateWorkspace(steps, 1, pool));
+
+        public void Step(ReadOnlySpan<float> input, RecurrentState state, Work workspace, Span<float> output)
         {
             if (packed is null)
-                layer.Step(input, state, workspace, output);
+                layer.Step(input, state, workspace.Layer!, output);
             else
-                packed.Step(input, state, workspace, output);
+                packed.Step(input, state, workspace.Packed!, output);
         }
 
-        public void Forward(ReadOnlySpan<float> input, int steps, RecurrentState state, RecurrentWorkspace workspace, Span<float> output)
+        public void Forward(ReadOnlySpan<float> input, int steps, RecurrentState state, Work workspace, Span<float> output)
         {
             if (packed is null)
-                layer.Forward(input, steps, state, workspace, output);
+                layer.Forward(input, steps, state, workspace.Layer!, output);
             else
-                packed.Forward(input, steps, state, workspace, output);
+                packed.Forward(input, steps, state, workspace.Packed!, output);
         }
     }
 }
@@ -323,6 +326,74 @@ internal sealed class Agreement(int size)
 
     /// <summary>Whether any gradient was compared.</summary>
     public bool HasGradients { get; private set; }
+
+    /// <summary>How the outputs were compared, for the summary line: the fixed tolerances unless a check says otherwise.</summary>
+    public string Tolerance { get; init; } = string.Create(CultureInfo.InvariantCulture,
+        $"outputs within {PeerCheck.OutputTolerance:G} abs, gradients within {PeerCheck.GradientTolerance:G} of their largest magnitude");
+
+    /// <summary>
+    /// One line per label of <see cref="Bounded"/>: its largest difference with the bound there, and its largest
+    /// difference as a fraction of the bound, over every call.
+    /// </summary>
+    public IEnumerable<string> Details
+    {
+        get
+        {
+            foreach ((string label, BoundedWorst w) in _bounded)
+                yield return string.Create(CultureInfo.InvariantCulture,
+                    $"{label}: largest |Δ| {w.Difference:G3}, bound there {w.BoundAtDifference:G3} ({w.DifferenceAt}); largest |Δ| / bound {w.Ratio:F3}");
+        }
+    }
+
+    private readonly List<(string Label, BoundedWorst Worst)> _bounded = [];
+
+    private sealed class BoundedWorst
+    {
+        public double Difference, BoundAtDifference, Ratio;
+        public string DifferenceAt = "-";
+        public bool Any;
+    }
+
+    /// <summary>
+    /// Compares an approximation with a reference element by element, each within its own bound; records the worst
+    /// difference under <paramref name="label"/> (with <paramref name="where"/>) for <see cref="Details"/>.
+    /// </summary>
+    public void Bounded(string label, string where, ReadOnlySpan<float> approximation, ReadOnlySpan<float> reference, ReadOnlySpan<double> bound)
+    {
+        if (approximation.Length != reference.Length || bound.Length != reference.Length)
+        {
+            Fail($"{label} {where}: {approximation.Length} values and {bound.Length} bounds, expected {reference.Length}");
+            return;
+        }
+        BoundedWorst? worst = null;
+        foreach ((string l, BoundedWorst w) in _bounded)
+        {
+            if (l == label)
+                worst = w;
+        }
+        if (worst is null)
+        {
+            worst = new BoundedWorst();
+            _bounded.Add((label, worst));
+        }
+        for (int i = 0; i < reference.Length; i++)
+        {
+            double d = Math.Abs((double)approximation[i] - reference[i]), ratio = d / bound[i];
+            string at = string.Create(CultureInfo.InvariantCulture, $"{where}, element {i}: {approximation[i]:G6} against fp32 {reference[i]:G6}");
+            if (!(d <= worst.Difference) || !worst.Any)
+                (worst.Difference, worst.BoundAtDifference, worst.DifferenceAt) = (d, bound[i], at);
+            if (!(ratio <= worst.Ratio) || !worst.Any)
+                worst.Ratio = ratio;
+            worst.Any = true;
+            if (!(d <= bound[i]))
+                Problem ??= string.Create(CultureInfo.InvariantCulture, $"{label} differs from fp32 by {d:G3} at I = H = {size}, {at} (bound {bound[i]:G3})");
+            if (!(d <= WorstOutput) || WorstOutputAt == "nothing compared")
+            {
+                WorstOutput = d;
+                WorstOutputAt = string.Create(CultureInfo.InvariantCulture, $"{label} at I = H = {size}, {at}");
+            }
+        }
+    }
 
     /// <summary>Compares outputs within <see cref="PeerCheck.OutputTolerance"/>.</summary>
     public void Output(string what, ReadOnlySpan<float> peer, ReadOnlySpan<float> ours)

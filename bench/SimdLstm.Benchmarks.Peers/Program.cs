@@ -35,6 +35,7 @@ List<Regex> filters = Filters(rest);
     ("onnxruntime bidirectional", CellKind.Gru, PeerCheck.OnnxRuntimeBidirectional, typeof(OnnxRuntimeGruBidirectionalBench)),
     ("libtorch bidirectional", CellKind.Lstm, PeerCheck.TorchBidirectional, typeof(TorchBidirectionalBench)),
     ("libtorch bidirectional", CellKind.Gru, PeerCheck.TorchBidirectional, typeof(TorchGruBidirectionalBench)),
+    ("onnxruntime DynamicQuantizeLSTM", CellKind.Lstm, QuantizedCheck.OnnxRuntimeDynamicQuantize, typeof(DynamicQuantizeLstmBench)),
 ];
 peers = Array.FindAll(peers, p => Selected(p.Bench, filters));
 var types = new List<Type>();
@@ -73,8 +74,9 @@ return 0;
 static Verdict Check(string name, CellKind cell, Func<int, CellKind, Agreement> check)
 {
     double worstOutput = 0, worstGradient = 0;
-    string outputAt = "-", gradientAt = "-";
+    string outputAt = "-", gradientAt = "-", tolerance = "-";
     bool gradients = false;
+    var details = new List<string>();
     foreach (int size in BenchCases.Sizes())
     {
         Agreement agreement;
@@ -100,14 +102,19 @@ static Verdict Check(string name, CellKind cell, Func<int, CellKind, Agreement> 
             Console.WriteLine($"peer check FAILED: {name} {cell} disagrees with SimdLstm: {problem}");
             return Verdict.Disagrees;
         }
+        tolerance = agreement.Tolerance;
+        foreach (string line in agreement.Details)
+            details.Add($"I = H = {size}: {line}");
         if (!(agreement.WorstOutput <= worstOutput) || outputAt == "-")
             (worstOutput, outputAt) = (agreement.WorstOutput, agreement.WorstOutputAt);
         if (agreement.HasGradients && (!(agreement.WorstGradient <= worstGradient) || !gradients))
             (worstGradient, gradientAt, gradients) = (agreement.WorstGradient, agreement.WorstGradientAt, true);
     }
     var inv = CultureInfo.InvariantCulture;
-    Console.WriteLine(string.Create(inv, $"peer ok: {name} {cell}: agrees with SimdLstm at every size (outputs within {PeerCheck.OutputTolerance:G} abs, gradients within {PeerCheck.GradientTolerance:G} of their largest magnitude)"));
+    Console.WriteLine(string.Create(inv, $"peer ok: {name} {cell}: agrees with SimdLstm at every size ({tolerance})"));
     Console.WriteLine(string.Create(inv, $"  largest output difference {worstOutput:G3}: {outputAt}"));
+    foreach (string line in details)
+        Console.WriteLine("  " + line);
     if (gradients)
         Console.WriteLine(string.Create(inv, $"  largest gradient difference {worstGradient:G3} of the largest magnitude: {gradientAt}"));
     return Verdict.Agrees;

@@ -24,6 +24,12 @@ public enum CaseKind
     /// <summary>Read bandwidth over a weight-sized buffer.</summary>
     Bandwidth,
 
+    /// <summary>A packed batch-1 step at some weight precision (<see cref="PrecisionBench"/>); time per step.</summary>
+    PrecisionStep,
+
+    /// <summary>Read bandwidth over a buffer of a packed copy's weight bytes (<see cref="PackedReadBench"/>).</summary>
+    PackedRead,
+
     /// <summary>The FMA peak loop.</summary>
     FmaPeak,
 }
@@ -70,6 +76,17 @@ public sealed record CaseWork(CaseKind Kind, CellKind Cell, int Size, double Flo
     /// <summary>Directions of the pass (2 for a bidirectional sequence-shape case): each streams its own W_hh per step.</summary>
     public int Directions { get; init; } = 1;
 
+    /// <summary>The precision of the packed weights (of a precision step or a packed read; fp32 for every other case).</summary>
+    public PackedPrecision Precision { get; init; } = PackedPrecision.Float32;
+
+    /// <summary>The cell of a precision class, by class name (<c>LstmPrecisionBench</c>, <c>GruPrecisionBench</c>); null for any other.</summary>
+    public static CellKind? PrecisionCellOf(string type) => type switch
+    {
+        nameof(LstmPrecisionBench) => CellKind.Lstm,
+        nameof(GruPrecisionBench) => CellKind.Gru,
+        _ => null,
+    };
+
     /// <summary>
     /// The cell of a sequence-shape class, by class name: ours (<c>LstmSequenceShapeBench</c>, <c>GruSequenceShapeBench</c>)
     /// and the peers' (<c>OnnxRuntimeBidirectionalBench</c>, <c>TorchBidirectionalBench</c> are LSTM,
@@ -110,6 +127,21 @@ public sealed record CaseWork(CaseKind Kind, CellKind Cell, int Size, double Flo
             }
             case nameof(FmaPeakBench):
                 return new(CaseKind.FmaPeak, CellKind.Lstm, 0, FmaPeakBench.Flops, 0);
+            case nameof(PackedReadBench):
+            {
+                CellKind cell = Enum.Parse<CellKind>(key.Parameter("Cell") ?? nameof(CellKind.Lstm));
+                PackedPrecision precision = Enum.Parse<PackedPrecision>(key.Parameter("Precision") ?? nameof(PackedPrecision.Float32));
+                return new(CaseKind.PackedRead, cell, size, 0, PackedReadBench.Bytes(cell, size, precision)) { Precision = precision };
+            }
+        }
+        if (PrecisionCellOf(key.Type) is CellKind precisionCell)
+        {
+            if (key.Method != nameof(PrecisionBench.Step) || size == 0)
+                return new(CaseKind.Other, precisionCell, size, 0, 0);
+            PackedPrecision precision = Enum.Parse<PackedPrecision>(key.Parameter("Precision") ?? nameof(PackedPrecision.Float32));
+            // The counted multiply-adds are those of the fp32 step, whatever the weights' precision.
+            return new(CaseKind.PrecisionStep, precisionCell, size, BenchCases.StepFlops(precisionCell, size),
+                PrecisionBench.WeightBytes(precisionCell, size, precision)) { Precision = precision };
         }
         if (SequenceShapeCellOf(key.Type) is CellKind shapeCell)
         {
@@ -142,10 +174,17 @@ public sealed record CaseWork(CaseKind Kind, CellKind Cell, int Size, double Flo
     /// is bound by the FMA peak, as is a B = 16 sequence-shape pass (each W_hh read serves up to 16 streams). A bidirectional
     /// B = 1 pass streams both directions' W_hh per step. <paramref name="bandwidthNs"/> gives the mean ns of the bandwidth case for a cell, size
     /// and weight set (null when not measured); <paramref name="peakGflops"/> is null when the peak was not measured.
+    /// A precision step's floor is its packed weight bytes over the read bandwidth of a buffer of those bytes: the mean ns
+    /// of the <see cref="PackedReadBench"/> case of its cell, size and precision, from <paramref name="packedReadNs"/> (the
+    /// FMA peak is not used: an fp32 step's FLOPs take about half its memory time here, and the bf16 and int8 steps'
+    /// multiplies are not fp32 FMAs).
     /// </summary>
-    public double? LimitNs(Func<CellKind, int, WeightSet, double?> bandwidthNs, double? peakGflops)
+    public double? LimitNs(Func<CellKind, int, WeightSet, double?> bandwidthNs, double? peakGflops,
+        Func<CellKind, int, PackedPrecision, double?>? packedReadNs = null)
     {
         ArgumentNullException.ThrowIfNull(bandwidthNs);
+        if (Kind == CaseKind.PrecisionStep)
+            return packedReadNs?.Invoke(Cell, Size, Precision) is double read ? read / Threads : null;
         if (peakGflops is not double peak)
             return null;
         double computeNs = Flops / peak; // FLOP / (GFLOP/s) = ns

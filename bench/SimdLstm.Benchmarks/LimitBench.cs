@@ -63,7 +63,7 @@ public class BandwidthBench
     // Eight independent Vector256 accumulators: an add has 3 cycles of latency and two issue per cycle on Zen 4, so six or
     // more are needed to keep two 32-byte loads per cycle flowing; the loop is unrolled by hand because the JIT does not.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static float Sum(ReadOnlySpan<float> values)
+    internal static float Sum(ReadOnlySpan<float> values)
     {
         ref float r = ref MemoryMarshal.GetReference(values);
         nuint length = (nuint)values.Length, i = 0;
@@ -85,6 +85,52 @@ public class BandwidthBench
             sum += Unsafe.Add(ref r, i);
         return sum;
     }
+}
+
+/// <summary>
+/// The memory side of the limit of the precision cases (<see cref="PrecisionBench"/>): the same read as
+/// <see cref="BandwidthBench"/> over a buffer of exactly <see cref="PackedRecurrentLayer.WeightBytes"/> bytes of the packed
+/// copy at that cell, size and precision, so each case's floor is measured at the cache level its packed weights live in
+/// (a bf16 or int8 copy can fit a level its fp32 copy does not). The fp32 buffer is the size of
+/// <see cref="BandwidthBench"/>'s <c>All</c> buffer of the same cell and size.
+/// </summary>
+[MemoryDiagnoser]
+[BenchmarkCategory("PrecisionLimit")]
+public class PackedReadBench
+{
+    private float[] _buffer = [];
+
+    /// <summary>I = H of the case whose packed weights the buffer stands for.</summary>
+    [ParamsSource(nameof(Sizes))]
+    public int Size { get; set; }
+
+    /// <summary>The sizes to run (see <see cref="BenchCases.Sizes"/>).</summary>
+    public static IEnumerable<int> Sizes() => BenchCases.Sizes();
+
+    /// <summary>The cell whose packed weights the buffer stands for.</summary>
+    [Params(CellKind.Lstm, CellKind.Gru)]
+    public CellKind Cell { get; set; }
+
+    /// <summary>The precision of those weights.</summary>
+    [Params(PackedPrecision.Float32, PackedPrecision.BFloat16, PackedPrecision.Int8)]
+    public PackedPrecision Precision { get; set; }
+
+    /// <summary>Bytes read per operation: the packed copy's weight bytes, rounded up to whole floats.</summary>
+    public static long Bytes(CellKind cell, int size, PackedPrecision precision) =>
+        (PrecisionBench.WeightBytes(cell, size, precision) + sizeof(float) - 1) / sizeof(float) * sizeof(float);
+
+    /// <summary>Fills the buffer (so its pages are mapped and it holds ordinary values).</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        _buffer = new float[Bytes(Cell, Size, Precision) / sizeof(float)];
+        for (int i = 0; i < _buffer.Length; i++)
+            _buffer[i] = (i % 7) * 0.125f;
+    }
+
+    /// <summary>Sums the buffer: every byte is read once.</summary>
+    [Benchmark]
+    public float ReadWeights() => BandwidthBench.Sum(_buffer);
 }
 
 /// <summary>

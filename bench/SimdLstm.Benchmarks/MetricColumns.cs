@@ -32,7 +32,7 @@ public sealed class MetricColumn : IColumn
         (_, _, work, meanNs) => work.Flops > 0 ? work.Flops / meanNs : null);
 
     /// <summary>Weight bytes per operation over the mean time.</summary>
-    public static readonly MetricColumn Bandwidth = new("GB/s", "Weight bytes per operation / Mean (bytes read by a bandwidth case; all weights for a step, W_hh for a sequence step)", "F1",
+    public static readonly MetricColumn Bandwidth = new("GB/s", "Weight bytes per operation / Mean (bytes read by a bandwidth case; all weights for a step, W_hh for a sequence step, the packed copy's WeightBytes for a precision step)", "F1",
         (_, _, work, meanNs) => work.Bytes > 0 ? work.Bytes / meanNs : null);
 
     /// <summary>Training tokens (B·T) per second.</summary>
@@ -41,11 +41,11 @@ public sealed class MetricColumn : IColumn
 
     /// <summary>The case's floor time from the limits measured in the same summary.</summary>
     public static readonly MetricColumn Limit = new("Limit(us)", "Floor time per operation from the measured read bandwidth and FMA peak of this run (see CaseWork.LimitNs)", "F3",
-        (summary, _, work, _) => work.LimitNs((c, s, w) => BandwidthMean(summary, c, s, w), PeakGflops(summary)) / 1e3);
+        (summary, _, work, _) => work.LimitNs((c, s, w) => BandwidthMean(summary, c, s, w), PeakGflops(summary), (c, s, p) => PackedReadMean(summary, c, s, p)) / 1e3);
 
     /// <summary>Floor time over the mean time.</summary>
     public static readonly MetricColumn OfLimit = new("OfLimit", "Limit / Mean: the fraction of the hardware limit reached", "P1",
-        (summary, _, work, meanNs) => work.LimitNs((c, s, w) => BandwidthMean(summary, c, s, w), PeakGflops(summary)) / meanNs);
+        (summary, _, work, meanNs) => work.LimitNs((c, s, w) => BandwidthMean(summary, c, s, w), PeakGflops(summary), (c, s, p) => PackedReadMean(summary, c, s, p)) / meanNs);
 
     /// <summary>All of them.</summary>
     public static IColumn[] All => [Gflops, Bandwidth, Tokens, Limit, OfLimit];
@@ -113,6 +113,17 @@ public sealed class MetricColumn : IColumn
             CaseWork work = CaseWork.Of(KeyOf(report.BenchmarkCase));
             if (work.Kind == CaseKind.Bandwidth && work.Cell == cell && work.Size == size
                 && report.BenchmarkCase.Parameters["Weights"] is WeightSet w && w == weights)
+                return report.ResultStatistics?.Mean;
+        }
+        return null;
+    }
+
+    private static double? PackedReadMean(Summary summary, CellKind cell, int size, PackedPrecision precision)
+    {
+        foreach (BenchmarkReport report in summary.Reports)
+        {
+            CaseWork work = CaseWork.Of(KeyOf(report.BenchmarkCase));
+            if (work.Kind == CaseKind.PackedRead && work.Cell == cell && work.Size == size && work.Precision == precision)
                 return report.ResultStatistics?.Mean;
         }
         return null;

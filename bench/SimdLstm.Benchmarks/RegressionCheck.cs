@@ -32,7 +32,7 @@ public static class RegressionCheck
             double noise = Math.Max((before.MarginNs + now.MarginNs) / before.MeanNs, floor);
             string verdict = change > noise ? "SLOWER" : change < -noise ? "faster" : "same";
             // Limits (bandwidth, FMA peak) describe the machine, not the code: a change there says the run was disturbed.
-            bool machine = now.Key.Type is nameof(BandwidthBench) or nameof(FmaPeakBench);
+            bool machine = now.Key.Type is nameof(BandwidthBench) or nameof(PackedReadBench) or nameof(FmaPeakBench);
             if (verdict == "SLOWER" && !machine)
                 regressions++;
             if (machine && verdict == "SLOWER")

@@ -37,6 +37,16 @@ public static class ReportWriter
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"- FMA peak (12 independent Vector256 FMA chains): {Format(peak, "F1")} GFLOP/s");
         List<int> sizes = Sizes(ours, peers);
+        // A run of the precision cases alone (bench/run.sh --precision-only) has its own read cases and no cell cases.
+        bool precisionOnly = ours.Cases.Any(c => CaseWork.PrecisionCellOf(c.Key.Type) is not null)
+            && !ours.Cases.Concat(peers.Cases).Any(c => c.Key.Type == nameof(BandwidthBench) || CaseWork.CellOf(c.Key.Type) is not null
+                || CaseWork.SequenceShapeCellOf(c.Key.Type) is not null);
+        if (precisionOnly)
+        {
+            WritePackedReads(sb, ours, sizes);
+            WritePrecision(sb, ours, peers, sizes);
+            return sb.ToString();
+        }
         if (sizes.Count > 0)
         {
             sb.AppendLine("- Read bandwidth over a buffer the size of the weights (GB/s, and the floor time to stream them once):");
@@ -122,8 +132,121 @@ public static class ReportWriter
                 sb.Length = sectionStart; // a run without the cell cases (e.g. the sequence shapes alone)
         }
         WriteSequenceShapes(sb, ours, peers, sizes);
+        if (ours.Cases.Any(c => CaseWork.PrecisionCellOf(c.Key.Type) is not null))
+        {
+            WritePackedReads(sb, ours, sizes);
+            WritePrecision(sb, ours, peers, sizes);
+        }
         return sb.ToString();
     }
+
+    private static readonly PackedPrecision[] s_precisions = [PackedPrecision.Float32, PackedPrecision.BFloat16, PackedPrecision.Int8];
+
+    private static string Name(PackedPrecision precision) => precision switch
+    {
+        PackedPrecision.Float32 => "fp32",
+        PackedPrecision.BFloat16 => "bf16",
+        PackedPrecision.Int8 => "int8",
+        _ => precision.ToString(),
+    };
+
+    // The read bandwidth of the precision cases' working sets (PackedReadBench): per cell, size and precision, the bytes
+    // one step streams, the GB/s of a read of that many bytes and the floor time it gives.
+    private static void WritePackedReads(StringBuilder sb, ResultSet ours, List<int> sizes)
+    {
+        if (!ours.Cases.Any(c => c.Key.Type == nameof(PackedReadBench)))
+            return;
+        sb.AppendLine("- Read bandwidth over a buffer of the packed copy's weight bytes at each precision (`PackedReadBench`: the bytes one");
+        sb.AppendLine("  batch-1 step streams, `PackedRecurrentLayer.WeightBytes`; the GB/s of one pass over that many bytes; the floor time):");
+        sb.AppendLine();
+        sb.Append("| Cell | I = H |");
+        foreach (PackedPrecision precision in s_precisions)
+            sb.Append(CultureInfo.InvariantCulture, $" {Name(precision)} |");
+        sb.AppendLine();
+        sb.Append("|---|---:|");
+        foreach (PackedPrecision _ in s_precisions)
+            sb.Append("---:|");
+        sb.AppendLine();
+        foreach (CellKind cell in new[] { CellKind.Lstm, CellKind.Gru })
+        {
+            foreach (int size in sizes)
+            {
+                if (!s_precisions.Any(p => ours.PackedReadNs(cell, size, p) is not null))
+                    continue;
+                sb.Append(CultureInfo.InvariantCulture, $"| {Name(cell)} | {size} |");
+                foreach (PackedPrecision precision in s_precisions)
+                {
+                    double? ns = ours.PackedReadNs(cell, size, precision);
+                    double bytes = PackedReadBench.Bytes(cell, size, precision);
+                    sb.Append(ns is double n ? $" {Bytes(bytes)}, {(bytes / n).ToString("F1", s_inv)} GB/s, {Time(n)} |" : " - |");
+                }
+                sb.AppendLine();
+            }
+        }
+        sb.AppendLine();
+    }
+
+    // The precision table: per cell and size, the packed step at fp32, bf16 and int8, ONNX Runtime's DynamicQuantizeLSTM
+    // step (LSTM only), the bytes each step streams and the fraction of its floor reached.
+    private static void WritePrecision(StringBuilder sb, ResultSet ours, ResultSet peers, List<int> sizes)
+    {
+        CaseResult? Ours(CellKind cell, int size, PackedPrecision precision) =>
+            ours.Find(k => CaseWork.PrecisionCellOf(k.Type) == cell && k.Method == nameof(PrecisionBench.Step)
+                && k.Parameter("Size") == size.ToString(s_inv) && k.Parameter("Precision") == precision.ToString());
+        CaseResult? Ort(int size) =>
+            peers.Find(k => k.Type == DynamicQuantizeLstmPeer && k.Method == "Step" && k.Parameter("Size") == size.ToString(s_inv));
+        static string Ratio(CaseResult? a, CaseResult? b, string suffix = "") =>
+            a is not null && b is not null ? (a.MeanNs / b.MeanNs).ToString("F2", s_inv) + suffix : "-";
+
+        sb.AppendLine("## Packed batch-1 step with fp32, bf16 and int8 weights");
+        sb.AppendLine();
+        sb.AppendLine("One layer, I = H, one thread: `PackedRecurrentLayer.Step` on `layer.Pack(precision)` (`LstmPrecisionBench`, `GruPrecisionBench`),");
+        sb.AppendLine("the weights and input of `LstmBench`/`GruBench`, state carried from step to step. \"÷ fp32\" is the time over the fp32 step's");
+        sb.AppendLine("(below 1: faster). ONNX Runtime: one `com.microsoft.DynamicQuantizeLSTM` node on the same weights quantised to int8 per gate");
+        sb.AppendLine("row (symmetric, zero point 0; it quantises x and h to uint8 at run time), T = 1 with the state passed in and out, one");
+        sb.AppendLine("intra-op thread; \"int8 speed-up\" is its time over our int8 step's (above 1: SimdLstm is faster). Both were checked");
+        sb.AppendLine("against our fp32 step within a bound derived from their rounding before anything was timed (bench/README.md). Bytes:");
+        sb.AppendLine("`WeightBytes`, what one step streams (fp32 / bf16 / int8); the floor is those bytes over the read bandwidth of a buffer");
+        sb.AppendLine("of that size (above), \"of floor\" the floor over the time. \"Spread\" is the largest standard deviation of the row's cases over");
+        sb.AppendLine("its mean.");
+        sb.AppendLine();
+        sb.AppendLine("| Cell | I = H | fp32 | bf16 | ÷ fp32 | int8 | ÷ fp32 | ONNX Runtime DynamicQuantizeLSTM | int8 speed-up | bytes per step | of floor | alloc | ONNX Runtime alloc | spread |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (CellKind cell in new[] { CellKind.Lstm, CellKind.Gru })
+        {
+            foreach (int size in sizes)
+            {
+                CaseResult?[] mine = [.. s_precisions.Select(p => Ours(cell, size, p))];
+                CaseResult? ort = cell == CellKind.Lstm ? Ort(size) : null;
+                if (mine.All(c => c is null) && ort is null)
+                    continue;
+                (CaseResult? fp32, CaseResult? bf16, CaseResult? int8) = (mine[0], mine[1], mine[2]);
+                string bytes = string.Join(" / ", s_precisions.Select(p => Bytes(PrecisionBench.WeightBytes(cell, size, p))));
+                string floors = string.Join(" / ", mine.Select(c => c is not null && ours.LimitNs(c.Key) is double l ? (l / c.MeanNs).ToString("P0", s_inv) : "-"));
+                long? alloc = mine.Where(c => c?.AllocatedBytes is not null).Select(c => c!.AllocatedBytes).Max();
+                string ortName = cell == CellKind.Lstm ? Time(ort?.MeanNs) : "(no GRU operator)";
+                sb.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {Name(cell)} | {size} | {Time(fp32?.MeanNs)} | {Time(bf16?.MeanNs)} | {Ratio(bf16, fp32)} | {Time(int8?.MeanNs)} | {Ratio(int8, fp32)} | {ortName} | {Ratio(ort, int8, "×")} | {bytes} | {floors} | {Alloc(alloc)} | {Alloc(ort?.AllocatedBytes)} | {Spread([.. mine, ort])} |");
+            }
+        }
+        sb.AppendLine();
+    }
+
+    // The peer class of the precision table (bench/SimdLstm.Benchmarks.Peers; named here because that project is separate).
+    private const string DynamicQuantizeLstmPeer = "DynamicQuantizeLstmBench";
+
+    // The largest standard deviation, relative to its mean, of the cases given: how far to trust their ratios.
+    private static string Spread(params CaseResult?[] cases) =>
+        cases.OfType<CaseResult>().Select(c => c.StdDevNs / c.MeanNs).DefaultIfEmpty(double.NaN).Max() is double v && !double.IsNaN(v)
+            ? v.ToString("P0", s_inv) : "-";
+
+    // Bytes as B, KiB or MiB with three significant digits.
+    private static string Bytes(double bytes) => bytes switch
+    {
+        >= 1 << 20 => (bytes / (1 << 20)).ToString("G3", s_inv) + " MiB",
+        >= 1 << 10 => (bytes / (1 << 10)).ToString("G3", s_inv) + " KiB",
+        _ => bytes.ToString("G3", s_inv) + " B",
+    };
 
     // The sequence-shape section: bidirectional ÷ (2 × unidirectional), ours against the peers, and the mean-half
     // lengths ÷ full; nothing when the run has none of these cases.
@@ -138,10 +261,6 @@ public static class ReportWriter
                 && k.Method == method && k.Parameter("Size") == size.ToString(s_inv));
         string Ratio(CaseResult? a, CaseResult? b, double scale = 1) =>
             a is not null && b is not null ? (a.MeanNs / (scale * b.MeanNs)).ToString("F2", s_inv) : "-";
-        // The largest standard deviation, relative to its mean, of the row's cases: how far to trust the row's ratios.
-        static string Spread(params CaseResult?[] cases) =>
-            cases.OfType<CaseResult>().Select(c => c.StdDevNs / c.MeanNs).DefaultIfEmpty(double.NaN).Max() is double v && !double.IsNaN(v)
-                ? v.ToString("P0", s_inv) : "-";
         (string Batch, string Bi, string Uni)[] batches =
         [
             ("1", "Bidirectional", "Unidirectional"),

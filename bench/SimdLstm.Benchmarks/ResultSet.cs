@@ -63,8 +63,14 @@ public sealed class ResultSet
             && k.Parameter("Size") == size.ToString(System.Globalization.CultureInfo.InvariantCulture)
             && k.Parameter("Weights") == weights.ToString())?.MeanNs;
 
+    /// <summary>The mean ns of the packed-read case (<see cref="PackedReadBench"/>) for a cell, size and precision, or null.</summary>
+    public double? PackedReadNs(CellKind cell, int size, PackedPrecision precision) =>
+        Find(k => k.Type == nameof(PackedReadBench) && k.Parameter("Cell") == cell.ToString()
+            && k.Parameter("Size") == size.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            && k.Parameter("Precision") == precision.ToString())?.MeanNs;
+
     /// <summary>The floor time of a case from this set's limits, ns, or null.</summary>
-    public double? LimitNs(CaseKey key) => CaseWork.Of(key).LimitNs(BandwidthNs, PeakGflops());
+    public double? LimitNs(CaseKey key) => CaseWork.Of(key).LimitNs(BandwidthNs, PeakGflops(), PackedReadNs);
 
     private static void Read(string file, List<CaseResult> cases, Dictionary<string, string> host)
     {
