@@ -17,6 +17,8 @@ using SimdLstm.Benchmarks;
 // SIMDLSTM_BENCH_SIZES when none are given.
 if (args.Length > 0 && args[0] is "report" or "compare")
     return Tools.Run(args);
+if (args.Length > 0 && args[0] == "precision-accuracy")
+    return PrecisionAccuracy.Run(args[1..]);
 if (args.Length > 0 && args[0] == "shapes-probe")
 {
     int[] sizes = args.Length > 1 ? [.. args.Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture))] : [.. BenchCases.Sizes()];
