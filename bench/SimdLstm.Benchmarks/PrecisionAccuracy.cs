@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Runtime.Intrinsics;
 using System.Text;
+using SimdLstm.Testing;
 using SimdLstm.Text;
 using SimdLstm.Training;
 
@@ -100,7 +101,7 @@ internal static class PrecisionAccuracy
         Line(page, "## Random weights");
         Line(page, "");
         Line(page, $"One layer, I = H, PyTorch's initialisation U(−1/√H, 1/√H) (`new RecurrentLayer(options, seed: {WeightSeed})`), inputs x_t ~ N(0, 1) " +
-            $"(Box–Muller on `new Random({InputSeed})`, the same for every cell of a size): a {StreamSteps}-step stream of `Step` calls from a zero state. " +
+            $"(`new SeededRandom({InputSeed}).NormalSingle`, Box–Muller, the same for every cell of a size): a {StreamSteps}-step stream of `Step` calls from a zero state. " +
             $"Max and mean of |Δh| over all {StreamSteps}·H values. The last column is the fp32 `RecurrentLayer` itself, which sums in another order: " +
             "the part of a difference that is float rounding alone. " +
             $"Targets: max |Δh| ≤ {E(BFloat16MaxTarget)} (bf16) and ≤ {E(Int8MaxTarget)} (int8); a value beyond its target is in bold.");
@@ -109,7 +110,7 @@ internal static class PrecisionAccuracy
         Line(page, "|---|---:|---:|---:|---:|---:|---:|");
         foreach (int size in Sizes)
         {
-            float[] inputs = Normal(StreamSteps * size, new Random(InputSeed));
+            float[] inputs = new SeededRandom(InputSeed).NormalSingle(StreamSteps * size);
             foreach (CellKind cell in Cells)
             {
                 var layer = new RecurrentLayer(new RecurrentOptions(cell, size, size), WeightSeed);
@@ -286,20 +287,6 @@ internal static class PrecisionAccuracy
             sum += d;
         }
         return (max, sum / a.Length);
-    }
-
-    // N(0, 1) floats by Box–Muller, two per pair of uniforms.
-    private static float[] Normal(int length, Random random)
-    {
-        float[] values = new float[length];
-        for (int i = 0; i < length; i += 2)
-        {
-            double radius = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())), angle = 2 * Math.PI * random.NextDouble();
-            values[i] = (float)(radius * Math.Cos(angle));
-            if (i + 1 < length)
-                values[i + 1] = (float)(radius * Math.Sin(angle));
-        }
-        return values;
     }
 
     private static string CpuName()

@@ -89,6 +89,27 @@ public sealed class SeededRandom(ulong seed)
         return result;
     }
 
+    /// <summary>
+    /// A new array of <paramref name="length"/> floats from the standard normal distribution N(0, 1), by the Box–Muller
+    /// transform of two uniforms per pair of values (an odd length drops the last pair's second value).
+    /// </summary>
+    /// <param name="length">Number of elements.</param>
+    /// <returns>The values, drawn in index order.</returns>
+    public float[] NormalSingle(int length)
+    {
+        SimdLstm.Guard.NonNegative(length, nameof(length));
+        var values = new float[length];
+        for (int i = 0; i < values.Length; i += 2)
+        {
+            // 1 − u lies in (0, 1], so the logarithm is finite.
+            double radius = Math.Sqrt(-2 * Math.Log(1 - NextDouble())), angle = 2 * Math.PI * NextDouble();
+            values[i] = (float)(radius * Math.Cos(angle));
+            if (i + 1 < values.Length)
+                values[i + 1] = (float)(radius * Math.Sin(angle));
+        }
+        return values;
+    }
+
     /// <summary>A new array of <paramref name="length"/> tokens uniform in [0, <paramref name="vocabularySize"/>).</summary>
     /// <param name="length">Number of tokens, e.g. steps × batchSize for a time-major [T, B] sequence.</param>
     /// <param name="vocabularySize">Number of distinct tokens; at least 1.</param>

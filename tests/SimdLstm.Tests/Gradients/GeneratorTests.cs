@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using FsCheck.Fluent;
 using SimdLstm.Testing;
@@ -145,5 +146,26 @@ public class GeneratorTests
         Assert.InRange(first.Average(), 0.5 - 0.15, 0.5 + 0.15); // mean 0.5, standard error 5/√12/√1000 ≈ 0.046
         int[] tokens = new SeededRandom(1).Tokens(1000, 5);
         Assert.Equal([0, 1, 2, 3, 4], tokens.Distinct().Order());
+    }
+
+    [Fact]
+    public void SeededRandom_NormalSingle_IsDeterministic_WithTheMomentsOfN01()
+    {
+        const int n = 20001; // odd: the last pair gives one value
+        float[] first = new SeededRandom(42).NormalSingle(n);
+        Assert.Equal(first, new SeededRandom(42).NormalSingle(n));
+        Assert.NotEqual(first, new SeededRandom(43).NormalSingle(n));
+        Assert.Empty(new SeededRandom(1).NormalSingle(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SeededRandom(1).NormalSingle(-1));
+        Assert.All(first, x => Assert.True(float.IsFinite(x)));
+        double mean = first.Average(x => (double)x);
+        double variance = first.Sum(x => ((double)x - mean) * ((double)x - mean)) / (n - 1);
+        double fourth = first.Average(x => Math.Pow(x - mean, 4)) / (variance * variance);
+        // Standard errors for n = 20001: mean 1/√n ≈ 0.0071, variance √(2/n) ≈ 0.010, kurtosis √(24/n) ≈ 0.035; a
+        // uniform or a wrong scale fails these by tens of standard errors (a uniform's kurtosis is 1.8, not 3).
+        Assert.InRange(mean, -0.04, 0.04);
+        Assert.InRange(variance, 0.95, 1.05);
+        Assert.InRange(fourth, 2.8, 3.2);
+        Assert.InRange(first.Count(x => Math.Abs(x) < 1) / (double)n, 0.6827 - 0.02, 0.6827 + 0.02); // P(|X| < 1), σ ≈ 0.0033
     }
 }

@@ -75,7 +75,7 @@ public class PackedPrecisionAccuracyTests
     public void Step_OverA1000StepStream_StaysWithinTheBoundOfFp32(CellKind cell, int inputSize, int hiddenSize, PackedPrecision precision)
     {
         var layer = new RecurrentLayer(new RecurrentOptions(cell, inputSize, hiddenSize), seed: 5);
-        float[] inputs = Normal(Steps * inputSize, new SeededRandom(6));
+        float[] inputs = new SeededRandom(6).NormalSingle(Steps * inputSize);
         float[] reference = StepStream(layer.Pack(PackedPrecision.Float32), inputs);
         PackedRecurrentLayer packed = layer.Pack(precision);
         Assert.Equal(precision, packed.Precision);
@@ -92,7 +92,7 @@ public class PackedPrecisionAccuracyTests
         PackedRecurrentLayer reference = layer.Pack(PackedPrecision.Float32), packed = layer.Pack(precision);
         foreach (int batch in new[] { 1, 2 })
         {
-            float[] inputs = Normal(Steps * batch * inputSize, new SeededRandom((ulong)(8 + batch)));
+            float[] inputs = new SeededRandom((ulong)(8 + batch)).NormalSingle(Steps * batch * inputSize);
             AssertWithin($"{cell} I={inputSize} H={hiddenSize} {precision}, a pass over {batch} stream(s)",
                 Sequence(packed, inputs, batch), Sequence(reference, inputs, batch), Bound(cell, precision));
         }
@@ -219,20 +219,6 @@ public class PackedPrecisionAccuracyTests
                 entropy -= (double)c / tokens.Length * Math.Log((double)c / tokens.Length);
         }
         return entropy;
-    }
-
-    // N(0, 1) by Box–Muller.
-    private static float[] Normal(int length, SeededRandom random)
-    {
-        float[] values = new float[length];
-        for (int i = 0; i < length; i += 2)
-        {
-            double radius = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())), angle = 2 * Math.PI * random.NextDouble();
-            values[i] = (float)(radius * Math.Cos(angle));
-            if (i + 1 < length)
-                values[i + 1] = (float)(radius * Math.Sin(angle));
-        }
-        return values;
     }
 
     private static void Log(string line) => TestContext.Current.TestOutputHelper?.WriteLine(line);
