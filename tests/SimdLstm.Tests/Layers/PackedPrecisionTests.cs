@@ -365,6 +365,49 @@ public class PackedPrecisionTests
 
     [Theory]
     [MemberData(nameof(CellsAndPrecisions))]
+    public void CopyEffectiveWeights_RefusesBadArguments_BeforeWritingAnything(CellKind cell, PackedPrecision precision)
+    {
+        var options = new RecurrentOptions(cell, 5, 6, 2, bidirectional: true);
+        PackedRecurrentLayer packed = Layer(options, 4).Pack(precision);
+        int g = options.GateSize;
+        // weight_ih of layer 1 is [G·H, 2·H] (both directions feed it); weight_hh [G·H, H].
+        float[] destination = Enumerable.Repeat(7f, g * 12 + 1).ToArray();
+        var e = Assert.Throws<ArgumentException>(() => packed.CopyEffectiveWeights(1, 0, recurrent: false, destination));
+        Assert.Equal("destination", e.ParamName);
+        Assert.Contains((g * 12).ToString(), e.Message);
+        Assert.Contains((g * 12 + 1).ToString(), e.Message);
+        Assert.Throws<ArgumentException>(() => packed.CopyEffectiveWeights(0, 1, recurrent: true, destination.AsSpan(0, g * 6 - 1)));
+        Assert.Equal("layer", Assert.Throws<ArgumentOutOfRangeException>(() => packed.CopyEffectiveWeights(2, 0, false, destination)).ParamName);
+        Assert.Equal("layer", Assert.Throws<ArgumentOutOfRangeException>(() => packed.CopyEffectiveWeights(-1, 0, false, destination)).ParamName);
+        Assert.Equal("direction", Assert.Throws<ArgumentOutOfRangeException>(() => packed.CopyEffectiveWeights(0, 2, true, destination)).ParamName);
+        Assert.All(destination, v => Assert.Equal(7f, v));
+
+        // The right length is written whole (every weight lies in ±0.3, so none is the 7 put there) and nothing past it.
+        packed.CopyEffectiveWeights(1, 1, recurrent: false, destination.AsSpan(0, g * 12));
+        Assert.DoesNotContain(7f, destination.AsSpan(0, g * 12).ToArray());
+        Assert.Equal(7f, destination[^1]);
+    }
+
+    [Theory]
+    [MemberData(nameof(CellsAndPrecisions))]
+    public void QuantisedCopy_RefusesWeightsOfAnotherShape_AndWorkspacesOfNoSize_KeepingItself(CellKind cell, PackedPrecision precision)
+    {
+        var options = new RecurrentOptions(cell, 5, 6, 1);
+        PackedRecurrentLayer packed = Layer(options, 4).Pack(precision);
+        float[] x = [0.5f, -1f, 0.25f, 1f, -0.75f];
+        float[] before = new float[6], after = new float[6];
+        packed.Step(x, packed.CreateState(), packed.CreateWorkspace(), before);
+        var other = Layer(new RecurrentOptions(cell, 5, 7, 1), 4);
+        var e = Assert.Throws<ArgumentException>(() => packed.Refresh(other.Weights));
+        Assert.Equal("weights", e.ParamName);
+        Assert.Equal("maxSteps", Assert.Throws<ArgumentOutOfRangeException>(() => packed.CreateWorkspace(0)).ParamName);
+        Assert.Equal("maxBatch", Assert.Throws<ArgumentOutOfRangeException>(() => packed.CreateWorkspace(1, 0)).ParamName);
+        packed.Step(x, packed.CreateState(), packed.CreateWorkspace(), after);
+        Assert.Equal(before, after);
+    }
+
+    [Theory]
+    [MemberData(nameof(CellsAndPrecisions))]
     public void WeightBytes_CountWhatAStepReads(CellKind cell, PackedPrecision precision)
     {
         var options = new RecurrentOptions(cell, 256, 256, 1);
