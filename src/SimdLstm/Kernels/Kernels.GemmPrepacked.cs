@@ -142,22 +142,29 @@ public static partial class Kernels
         for (int jr = 0; jr < nc; jr += PackedNr256)
         {
             int nr = Math.Min(PackedNr256, nc - jr);
+            bool narrow = nr <= 16; // a last panel of 16 columns or fewer: skip the FMAs of its zero third
             ref float bPanel = ref Unsafe.Add(ref bPack, jr * kc);
             for (int ir = 0; ir < mc; ir += PackedMr)
             {
                 int mr = Math.Min(PackedMr, mc - ir);
                 ref float aPanel = ref Unsafe.Add(ref aPack, ir * kc);
                 ref float cTile = ref Unsafe.Add(ref c, ir * ldc + jr);
-                if (mr == PackedMr && nr == PackedNr256)
+                if (mr == PackedMr && nr == (narrow ? 16 : PackedNr256))
                 {
-                    Kernel4x24Vector256(kc, ref aPanel, ref bPanel, ref cTile, ldc);
+                    if (narrow)
+                        Kernel4x16Of24Vector256(kc, ref aPanel, ref bPanel, ref cTile, ldc);
+                    else
+                        Kernel4x24Vector256(kc, ref aPanel, ref bPanel, ref cTile, ldc);
                     continue;
                 }
 
                 tile.Clear();
                 for (int r = 0; r < mr; r++)
                     MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref cTile, r * ldc), nr).CopyTo(tile.Slice(r * PackedNr256, nr));
-                Kernel4x24Vector256(kc, ref aPanel, ref bPanel, ref t, PackedNr256);
+                if (narrow)
+                    Kernel4x16Of24Vector256(kc, ref aPanel, ref bPanel, ref t, PackedNr256);
+                else
+                    Kernel4x24Vector256(kc, ref aPanel, ref bPanel, ref t, PackedNr256);
                 for (int r = 0; r < mr; r++)
                     tile.Slice(r * PackedNr256, nr).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref cTile, r * ldc), nr));
             }
@@ -337,6 +344,117 @@ public static partial class Kernels
         Vector256.MultiplyAddEstimate(c31, one, Vector256.LoadUnsafe(ref c, 8)).StoreUnsafe(ref c, 8);
         Vector256.MultiplyAddEstimate(c32, one, Vector256.LoadUnsafe(ref c, 16)).StoreUnsafe(ref c, 16);
     }
+
+    /// <summary>
+    /// <see cref="Kernel4x24Vector256"/> for a last panel of at most 16 columns: C[4, 16] += (A panel [4, kc]) · (the
+    /// first 16 columns of a B panel [kc, 24]), so the zero columns past n cost no FMAs. Same per-element operations.
+    /// </summary>
+    private static void Kernel4x16Of24Vector256(nint kc, ref float a, ref float b, ref float c, nint ldc)
+    {
+        Vector256<float> c00 = default; Vector256<float> c01 = default;
+        Vector256<float> c10 = default; Vector256<float> c11 = default;
+        Vector256<float> c20 = default; Vector256<float> c21 = default;
+        Vector256<float> c30 = default; Vector256<float> c31 = default;
+        nint p = 0;
+        for (; p + 4 <= kc; p += 4)
+        {
+            Vector256<float> av, b0, b1;
+            b0 = Vector256.LoadUnsafe(ref b, 0);
+            b1 = Vector256.LoadUnsafe(ref b, 8);
+            av = Vector256.Create(Unsafe.Add(ref a, 0));
+            c00 = Vector256.MultiplyAddEstimate(av, b0, c00);
+            c01 = Vector256.MultiplyAddEstimate(av, b1, c01);
+            av = Vector256.Create(Unsafe.Add(ref a, 1));
+            c10 = Vector256.MultiplyAddEstimate(av, b0, c10);
+            c11 = Vector256.MultiplyAddEstimate(av, b1, c11);
+            av = Vector256.Create(Unsafe.Add(ref a, 2));
+            c20 = Vector256.MultiplyAddEstimate(av, b0, c20);
+            c21 = Vector256.MultiplyAddEstimate(av, b1, c21);
+            av = Vector256.Create(Unsafe.Add(ref a, 3));
+            c30 = Vector256.MultiplyAddEstimate(av, b0, c30);
+            c31 = Vector256.MultiplyAddEstimate(av, b1, c31);
+            b0 = Vector256.LoadUnsafe(ref b, 24);
+            b1 = Vector256.LoadUnsafe(ref b, 32);
+            av = Vector256.Create(Unsafe.Add(ref a, 4));
+            c00 = Vector256.MultiplyAddEstimate(av, b0, c00);
+            c01 = Vector256.MultiplyAddEstimate(av, b1, c01);
+            av = Vector256.Create(Unsafe.Add(ref a, 5));
+            c10 = Vector256.MultiplyAddEstimate(av, b0, c10);
+            c11 = Vector256.MultiplyAddEstimate(av, b1, c11);
+            av = Vector256.Create(Unsafe.Add(ref a, 6));
+            c20 = Vector256.MultiplyAddEstimate(av, b0, c20);
+            c21 = Vector256.MultiplyAddEstimate(av, b1, c21);
+            av = Vector256.Create(Unsafe.Add(ref a, 7));
+            c30 = Vector256.MultiplyAddEstimate(av, b0, c30);
+            c31 = Vector256.MultiplyAddEstimate(av, b1, c31);
+            b0 = Vector256.LoadUnsafe(ref b, 48);
+            b1 = Vector256.LoadUnsafe(ref b, 56);
+            av = Vector256.Create(Unsafe.Add(ref a, 8));
+            c00 = Vector256.MultiplyAddEstimate(av, b0, c00);
+            c01 = Vector256.MultiplyAddEstimate(av, b1, c01);
+            av = Vector256.Create(Unsafe.Add(ref a, 9));
+            c10 = Vector256.MultiplyAddEstimate(av, b0, c10);
+            c11 = Vector256.MultiplyAddEstimate(av, b1, c11);
+            av = Vector256.Create(Unsafe.Add(ref a, 10));
+            c20 = Vector256.MultiplyAddEstimate(av, b0, c20);
+            c21 = Vector256.MultiplyAddEstimate(av, b1, c21);
+            av = Vector256.Create(Unsafe.Add(ref a, 11));
+            c30 = Vector256.MultiplyAddEstimate(av, b0, c30);
+            c31 = Vector256.MultiplyAddEstimate(av, b1, c31);
+            b0 = Vector256.LoadUnsafe(ref b, 72);
+            b1 = Vector256.LoadUnsafe(ref b, 80);
+            av = Vector256.Create(Unsafe.Add(ref a, 12));
+            c00 = Vector256.MultiplyAddEstimate(av, b0, c00);
+            c01 = Vector256.MultiplyAddEstimate(av, b1, c01);
+            av = Vector256.Create(Unsafe.Add(ref a, 13));
+            c10 = Vector256.MultiplyAddEstimate(av, b0, c10);
+            c11 = Vector256.MultiplyAddEstimate(av, b1, c11);
+            av = Vector256.Create(Unsafe.Add(ref a, 14));
+            c20 = Vector256.MultiplyAddEstimate(av, b0, c20);
+            c21 = Vector256.MultiplyAddEstimate(av, b1, c21);
+            av = Vector256.Create(Unsafe.Add(ref a, 15));
+            c30 = Vector256.MultiplyAddEstimate(av, b0, c30);
+            c31 = Vector256.MultiplyAddEstimate(av, b1, c31);
+            a = ref Unsafe.Add(ref a, 16);
+            b = ref Unsafe.Add(ref b, 96);
+        }
+
+        for (; p < kc; p++)
+        {
+            Vector256<float> av, b0, b1;
+            b0 = Vector256.LoadUnsafe(ref b, 0);
+            b1 = Vector256.LoadUnsafe(ref b, 8);
+            av = Vector256.Create(Unsafe.Add(ref a, 0));
+            c00 = Vector256.MultiplyAddEstimate(av, b0, c00);
+            c01 = Vector256.MultiplyAddEstimate(av, b1, c01);
+            av = Vector256.Create(Unsafe.Add(ref a, 1));
+            c10 = Vector256.MultiplyAddEstimate(av, b0, c10);
+            c11 = Vector256.MultiplyAddEstimate(av, b1, c11);
+            av = Vector256.Create(Unsafe.Add(ref a, 2));
+            c20 = Vector256.MultiplyAddEstimate(av, b0, c20);
+            c21 = Vector256.MultiplyAddEstimate(av, b1, c21);
+            av = Vector256.Create(Unsafe.Add(ref a, 3));
+            c30 = Vector256.MultiplyAddEstimate(av, b0, c30);
+            c31 = Vector256.MultiplyAddEstimate(av, b1, c31);
+            a = ref Unsafe.Add(ref a, 4);
+            b = ref Unsafe.Add(ref b, 24);
+        }
+
+        // C += 1 · accumulator, one fused multiply-add per vector (as the general kernel with α = 1).
+        Vector256<float> one = Vector256.Create(1f);
+        Vector256.MultiplyAddEstimate(c00, one, Vector256.LoadUnsafe(ref c, 0)).StoreUnsafe(ref c, 0);
+        Vector256.MultiplyAddEstimate(c01, one, Vector256.LoadUnsafe(ref c, 8)).StoreUnsafe(ref c, 8);
+        c = ref Unsafe.Add(ref c, ldc);
+        Vector256.MultiplyAddEstimate(c10, one, Vector256.LoadUnsafe(ref c, 0)).StoreUnsafe(ref c, 0);
+        Vector256.MultiplyAddEstimate(c11, one, Vector256.LoadUnsafe(ref c, 8)).StoreUnsafe(ref c, 8);
+        c = ref Unsafe.Add(ref c, ldc);
+        Vector256.MultiplyAddEstimate(c20, one, Vector256.LoadUnsafe(ref c, 0)).StoreUnsafe(ref c, 0);
+        Vector256.MultiplyAddEstimate(c21, one, Vector256.LoadUnsafe(ref c, 8)).StoreUnsafe(ref c, 8);
+        c = ref Unsafe.Add(ref c, ldc);
+        Vector256.MultiplyAddEstimate(c30, one, Vector256.LoadUnsafe(ref c, 0)).StoreUnsafe(ref c, 0);
+        Vector256.MultiplyAddEstimate(c31, one, Vector256.LoadUnsafe(ref c, 8)).StoreUnsafe(ref c, 8);
+    }
+
 
     /// <summary>
     /// The Vector128 micro-kernel of the prepacked product: C[4, 12] += (A panel [4, kc]) · (B panel [kc, 12]), with the
