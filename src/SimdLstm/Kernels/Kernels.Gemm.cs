@@ -233,6 +233,19 @@ public static partial class Kernels
                     Unsafe.Add(ref d, 5) = Unsafe.Add(ref s, 5 * rs);
                 }
             }
+            else if (rows == mr && mr == 4)
+            {
+                // The prepacked product's 4-row panels (GemmPackedB), the same way.
+                for (nint p = 0; p < kc; p++)
+                {
+                    ref float s = ref Unsafe.Add(ref src, p * cs);
+                    ref float d = ref Unsafe.Add(ref panel, p * 4);
+                    d = s;
+                    Unsafe.Add(ref d, 1) = Unsafe.Add(ref s, rs);
+                    Unsafe.Add(ref d, 2) = Unsafe.Add(ref s, 2 * rs);
+                    Unsafe.Add(ref d, 3) = Unsafe.Add(ref s, 3 * rs);
+                }
+            }
             else
             {
                 for (nint p = 0; p < kc; p++)

@@ -17,10 +17,11 @@ public class GemmPackedBTests
     public sealed record PackedCase(Transpose TransB, int M, int N, int K, float Beta, int PadA, int PadB, int PadC,
         int OffsetA, int OffsetPacked, int OffsetC, int Seed);
 
-    // Sizes 0..70 with extra weight on the tile edges (6-row panels, 16- and 8-column panels).
+    // Sizes 0..70 with extra weight on the tile edges: Gemm's (6-row panels, 16- and 8-column panels) and the
+    // prepacked product's own (4-row panels, 24- and 12-column panels).
     private static readonly Gen<int> Size = Gen.Frequency(
         (3, Gen.Choose(0, 70)),
-        (1, Gen.Elements(0, 1, 2, 5, 6, 7, 8, 15, 16, 17, 32, 33)));
+        (1, Gen.Elements(0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13, 15, 16, 17, 23, 24, 25, 32, 33, 47, 48, 49)));
 
     private static readonly Gen<PackedCase> Cases =
         from transB in Gen.Elements(Transpose.None, Transpose.Transposed)
@@ -59,6 +60,22 @@ public class GemmPackedBTests
         // The layer's shapes: a batch of 32 rows against W_hh (n = 4H, k = H forward; n = H, k = 4H backward).
         Check(new PackedCase(transB, 32, 4 * 72, 72, 1f, 0, 0, 0, 0, 0, 0, 11));
         Check(new PackedCase(transB, 32, 72, 4 * 72, 0f, 0, 0, 0, 0, 0, 0, 12));
+    }
+
+    [Theory]
+    [InlineData(Transpose.None, 16, 4 * 100, 100)]     // two threads' half batch; n = 400 is not a multiple of 24 (or 12)
+    [InlineData(Transpose.Transposed, 16, 100, 4 * 100)] // k = 400 crosses the 256-deep block
+    [InlineData(Transpose.None, 30, 3 * 70, 70)]       // m = 30: a 2-row edge tile under the 4-row kernel
+    [InlineData(Transpose.Transposed, 33, 4 * 67, 267)] // m = 33, n = 268 (a 4-column edge), k = 267 crosses 256
+    [InlineData(Transpose.Transposed, 31, 4 * 64, 256)] // m = 31, n = 256 (a 16-column edge panel), k exactly one block
+    [InlineData(Transpose.None, 17, 25, 513)]           // one column past a 24-wide panel, k over two blocks
+    public void GemmPackedB_MatchesReferenceAndGemm_TileEdges(Transpose transB, int m, int n, int k)
+    {
+        // The 4 × 24 (Vector256) and 4 × 12 (Vector128) tiles' edges in every direction, at unaligned offsets and
+        // padded strides, with β = 1, 0 and -0.75.
+        Check(new PackedCase(transB, m, n, k, 1f, 1, 3, 2, 3, 5, 1, 21));
+        Check(new PackedCase(transB, m, n, k, 0f, 0, 1, 5, 1, 3, 7, 22));
+        Check(new PackedCase(transB, m, n, k, -0.75f, 2, 0, 1, 7, 1, 2, 23));
     }
 
     [Fact]
