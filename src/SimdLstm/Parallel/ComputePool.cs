@@ -16,6 +16,10 @@ namespace SimdLstm;
 /// exactly the same floating-point operations, in the same order, as on one thread (see
 /// <see cref="RecurrentLayer.Forward(ReadOnlySpan{float}, int, RecurrentState, RecurrentWorkspace, Span{float}, bool)"/>):
 /// a pass with 1, 2 or 16 threads gives bitwise the same outputs, states and gradients as a pass without a pool.</para>
+/// <para><b>Shares are taken as they come.</b> Share 0 runs on the caller; every other share goes to whichever thread
+/// claims it first: a worker, or the caller once its own share is done. A worker that is slow to start (asleep, or held
+/// off its core by another process) therefore does not hold the split up: the caller runs the shares nobody has claimed,
+/// so a busy machine gives about one thread's speed rather than less. Only a share already claimed is waited for.</para>
 /// <para><b>Dispatch allocates nothing.</b> A workspace holds one pre-allocated work object; handing it to the workers is
 /// a counter increment and, for a worker that has gone to sleep, an event signal. An idle worker spins for about
 /// <see cref="SpinMicroseconds"/> µs (so back-to-back phases of a pass start at once) and then blocks, so an idle pool
@@ -51,9 +55,16 @@ public sealed class ComputePool : IDisposable
     private IComputeWork? _work;
     private int _parts;
     private long _generation;
-    private int _pending;
+    // The claim word of the split in progress: the generation's low 32 bits in the high half, the next unclaimed share
+    // in the low half. A share is claimed by a compare-exchange that keeps the generation, so a worker that wakes late,
+    // for a split already over, cannot claim a share of the next.
+    private long _claims;
+    private int _completed;
     private int _busy;
     private volatile bool _disposed;
+
+    // Test hook: called on a worker after it sees a new split and before it claims a share (to hold a worker up).
+    internal Action<int>? BeforeWorkerClaims;
 
     /// <summary>Creates a pool of <paramref name="threadCount"/> threads: the caller plus <paramref name="threadCount"/> − 1 workers started now.</summary>
     /// <param name="threadCount">The number of threads that share each split, at least 1. 1 makes a pool with no workers:
@@ -120,8 +131,9 @@ public sealed class ComputePool : IDisposable
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
     /// <summary>
-    /// Runs <c>work.Run(p, parts)</c> for every p in [0, <paramref name="parts"/>): share 0 on the calling thread, share p
-    /// on worker p, and returns when all have finished. Allocates nothing.
+    /// Runs <c>work.Run(p, parts)</c> for every p in [0, <paramref name="parts"/>) exactly once: share 0 on the calling
+    /// thread, each other share on the first thread to claim it (a worker, or the caller after its own share), and returns
+    /// when all have finished. Allocates nothing.
     /// </summary>
     /// <param name="work">The work; its <c>Run</c> must be safe to call concurrently for different shares.</param>
     /// <param name="parts">The number of shares, 1 ≤ parts ≤ <see cref="ThreadCount"/>.</param>
@@ -153,27 +165,28 @@ public sealed class ComputePool : IDisposable
             _work = work;
             _parts = parts;
             _done.Reset();
-            Volatile.Write(ref _pending, _workers.Length);
+            Volatile.Write(ref _completed, 0);
+            long tag = (Volatile.Read(ref _generation) + 1 & 0xFFFFFFFF) << 32;
+            // Share 0 is the caller's; shares 1 … parts − 1 go to whoever claims them first. The claim word is set before
+            // the generation is published, so a worker that sees the generation sees its claims.
+            Interlocked.Exchange(ref _claims, tag | 1);
             Interlocked.Increment(ref _generation);
             foreach (ManualResetEventSlim wake in _wake)
                 wake.Set();
 
-            try
-            {
-                work.Run(0, parts);
-            }
-            catch (Exception e)
-            {
-                _errors[0] = ExceptionDispatchInfo.Capture(e);
-            }
+            RunShare(work, 0, parts);
+            // Then every share no worker has claimed yet.
+            for (int p; (p = Claim(tag, parts)) >= 0;)
+                RunShare(work, p, parts);
 
-            // Every worker takes part in every generation (those past `parts` only acknowledge it), so no worker can miss
-            // one and the next split cannot start while a share of this one still runs.
-            if (Volatile.Read(ref _pending) != 0 && !SpinUntil(ref _pending, 0))
+            // Only shares a worker claimed can remain: wait for them.
+            if (Volatile.Read(ref _completed) != parts && !SpinUntil(ref _completed, parts))
             {
-                while (Volatile.Read(ref _pending) != 0)
+                while (Volatile.Read(ref _completed) != parts)
                     _done.Wait();
             }
+            // No share is open or running now; close the split so that a late worker claims nothing.
+            Interlocked.Exchange(ref _claims, tag | 0xFFFFFFFF);
             _work = null;
             error = TakeFirstError();
         }
@@ -183,6 +196,35 @@ public sealed class ComputePool : IDisposable
         }
 
         error?.Throw();
+    }
+
+    // Claims the next share of the split tagged `tag`, or returns −1 when every share is claimed or the split is over.
+    private int Claim(long tag, int parts)
+    {
+        while (true)
+        {
+            long word = Volatile.Read(ref _claims);
+            int next = (int)(word & 0xFFFFFFFF);
+            if ((word & ~0xFFFFFFFFL) != tag || next < 0 || next >= parts)
+                return -1;
+            if (Interlocked.CompareExchange(ref _claims, word + 1, word) == word)
+                return next;
+        }
+    }
+
+    // Runs one share, keeping its exception for the caller, and counts it done (waking the caller after the last).
+    private void RunShare(IComputeWork work, int part, int parts)
+    {
+        try
+        {
+            work.Run(part, parts);
+        }
+        catch (Exception e)
+        {
+            _errors[part] = ExceptionDispatchInfo.Capture(e);
+        }
+        if (Interlocked.Increment(ref _completed) == parts)
+            _done.Set();
     }
 
     // Called while the pool is still held, so the next split cannot mix its errors with this one's.
@@ -219,21 +261,13 @@ public sealed class ComputePool : IDisposable
             if (_disposed)
                 return;
 
-            IComputeWork? work = _work;
-            int parts = _parts;
-            if (work is not null && index < parts)
-            {
-                try
-                {
-                    work.Run(index, parts);
-                }
-                catch (Exception e)
-                {
-                    _errors[index] = ExceptionDispatchInfo.Capture(e);
-                }
-            }
-            if (Interlocked.Decrement(ref _pending) == 0)
-                _done.Set();
+            BeforeWorkerClaims?.Invoke(index);
+            // The shares of this split that are still open. The work and count read after a successful claim are this
+            // split's: the caller publishes them before the claim word and cannot start another split before this share
+            // completes.
+            long tag = (generation & 0xFFFFFFFF) << 32;
+            for (int p; (p = Claim(tag, Volatile.Read(ref _parts))) >= 0;)
+                RunShare(_work!, p, _parts);
         }
     }
 
