@@ -519,10 +519,11 @@ public sealed class PackedRecurrentLayer
     private static void RunSplit(InferenceWorkspace workspace, IComputeWork work, long multiplyAdds, int shares)
     {
         ComputePool? pool = workspace.Pool;
-        if (pool is null || pool.ThreadCount == 1 || shares < 2 || multiplyAdds < MinimumSplitWork)
+        int parts = pool is null || multiplyAdds < MinimumSplitWork ? 1 : pool.SharesFor(shares);
+        if (parts == 1)
             work.Run(0, 1);
         else
-            pool.Run(work, Math.Min(pool.ThreadCount, shares));
+            pool!.Run(work, parts);
     }
 
     // Multiply-adds below which a product runs on the calling thread: handing work to a spinning worker and waiting for

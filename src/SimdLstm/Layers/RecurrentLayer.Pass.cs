@@ -390,13 +390,14 @@ public sealed partial class RecurrentLayer
         }
     }
 
-    // Runs `phase` of the pass in `work` on the workspace's pool (as many shares as threads, at most `items`), or on this
-    // thread alone as one share. Either way every element gets the same operations: see RunShare.
+    // Runs `phase` of the pass in `work` on the workspace's pool (as many shares as threads, at most `items`, unless the
+    // pool's measured fallback says one), or on this thread alone as one share. Either way every element gets the same
+    // operations: see RunShare.
     private static void RunSplit(RecurrentPassWork work, RecurrentPhase phase, int items)
     {
         work.Phase = phase;
         ComputePool? pool = work.Workspace.Pool;
-        int parts = pool is null ? 1 : Math.Min(pool.ThreadCount, items);
+        int parts = pool is null ? 1 : pool.SharesFor(items);
         if (parts <= 1)
             work.Layer!.RunShare(work, 0, 1);
         else

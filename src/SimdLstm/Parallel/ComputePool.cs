@@ -20,6 +20,13 @@ namespace SimdLstm;
 /// claims it first: a worker, or the caller once its own share is done. A worker that is slow to start (asleep, or held
 /// off its core by another process) therefore does not hold the split up: the caller runs the shares nobody has claimed,
 /// so a busy machine gives about one thread's speed rather than less. Only a share already claimed is waited for.</para>
+/// <para><b>A measured fallback.</b> The pool times its splits: the caller's own share, and the split from start to end.
+/// One thread would have taken about the caller's share times the number of shares. When, over a window of
+/// <see cref="FallbackWindow"/> splits, the splits took 95 % of that or more (the other threads were held off their cores, or
+/// the work was too small to repay the hand-off), the next splits are offered one share: the caller runs the whole work
+/// alone, as without a pool, for 20 ms, then the pool tries its threads again over a window. Each window that shows no
+/// gain doubles that time (up to 1 s); one that shows a gain resets it. Since results do not depend on the split, this
+/// changes only the speed: a pool on a machine whose other cores are busy runs at about one thread's speed, not below it.</para>
 /// <para><b>Dispatch allocates nothing.</b> A workspace holds one pre-allocated work object; handing it to the workers is
 /// a counter increment and, for a worker that has gone to sleep, an event signal. An idle worker spins for about
 /// <see cref="SpinMicroseconds"/> µs (so back-to-back phases of a pass start at once) and then blocks, so an idle pool
@@ -65,6 +72,19 @@ public sealed class ComputePool : IDisposable
 
     // Test hook: called on a worker after it sees a new split and before it claims a share (to hold a worker up).
     internal Action<int>? BeforeWorkerClaims;
+
+    /// <summary>Splits per window of the measured fallback (see the remarks).</summary>
+    internal const int FallbackWindow = 32;
+
+    // The measured fallback, updated by the caller that holds the pool: the window's splits, their wall time and the time
+    // one thread would have taken (the caller's share × shares), all in Stopwatch ticks; until when splits are offered one
+    // share (0: not falling back), and for how long the next fallback lasts.
+    internal static readonly long FirstFallbackTicks = Stopwatch.Frequency / 50;
+    internal static readonly long LongestFallbackTicks = Stopwatch.Frequency;
+    private int _windowSplits;
+    private long _windowWall, _windowAlone;
+    private long _aloneUntil;
+    private long _fallbackTicks = FirstFallbackTicks;
 
     /// <summary>Creates a pool of <paramref name="threadCount"/> threads: the caller plus <paramref name="threadCount"/> − 1 workers started now.</summary>
     /// <param name="threadCount">The number of threads that share each split, at least 1. 1 makes a pool with no workers:
@@ -127,6 +147,50 @@ public sealed class ComputePool : IDisposable
         }
     }
 
+    /// <summary>
+    /// The shares to split <paramref name="items"/> independent items into: as many as threads (at most the items), or 1
+    /// while the measured fallback holds (see the remarks), when the caller should run the whole work itself.
+    /// </summary>
+    internal int SharesFor(int items) => SharesFor(items, Stopwatch.GetTimestamp());
+
+    internal int SharesFor(int items, long now)
+    {
+        if (ThreadCount == 1 || items <= 1)
+            return 1;
+        long until = Volatile.Read(ref _aloneUntil);
+        if (until != 0 && now < until)
+            return 1;
+        return Math.Min(ThreadCount, items);
+    }
+
+    /// <summary>Whether splits are being offered one share now (the measured fallback holds).</summary>
+    internal bool IsFallingBack(long now) => SharesFor(2, now) == 1 && ThreadCount > 1;
+
+    /// <summary>
+    /// Adds one split to the fallback's window: the caller's own share took <paramref name="own"/> ticks and the whole split
+    /// <paramref name="wall"/>, with <paramref name="parts"/> shares; at the window's end decides whether to fall back.
+    /// </summary>
+    internal void RecordSplit(long own, long wall, int parts, long now)
+    {
+        _windowWall += wall;
+        _windowAlone += own * parts;
+        if (++_windowSplits < FallbackWindow)
+            return;
+        // No gain: the splits took 95 % or more of what one thread would have.
+        if (_windowWall * 100 >= _windowAlone * 95)
+        {
+            Volatile.Write(ref _aloneUntil, now + _fallbackTicks);
+            _fallbackTicks = Math.Min(2 * _fallbackTicks, LongestFallbackTicks);
+        }
+        else
+        {
+            Volatile.Write(ref _aloneUntil, 0);
+            _fallbackTicks = FirstFallbackTicks;
+        }
+        _windowSplits = 0;
+        _windowWall = _windowAlone = 0;
+    }
+
     /// <summary>Throws <see cref="ObjectDisposedException"/> if the pool has been disposed.</summary>
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
@@ -174,7 +238,9 @@ public sealed class ComputePool : IDisposable
             foreach (ManualResetEventSlim wake in _wake)
                 wake.Set();
 
+            long start = Stopwatch.GetTimestamp();
             RunShare(work, 0, parts);
+            long own = Stopwatch.GetTimestamp() - start;
             // Then every share no worker has claimed yet.
             for (int p; (p = Claim(tag, parts)) >= 0;)
                 RunShare(work, p, parts);
@@ -188,6 +254,8 @@ public sealed class ComputePool : IDisposable
             // No share is open or running now; close the split so that a late worker claims nothing.
             Interlocked.Exchange(ref _claims, tag | 0xFFFFFFFF);
             _work = null;
+            long end = Stopwatch.GetTimestamp();
+            RecordSplit(own, end - start, parts, end);
             error = TakeFirstError();
         }
         finally

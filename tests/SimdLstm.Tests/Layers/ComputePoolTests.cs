@@ -203,4 +203,99 @@ public class ComputePoolTests
         caller.Join();
         Assert.All(work.Runs, r => Assert.Equal(1, r));
     }
+
+    // The measured fallback, driven with explicit timings (in ticks) so that no test depends on this machine's load.
+    [Fact]
+    public void Fallback_WindowWithoutGain_OffersOneShare_ForTheFallbackTime_ThenTriesAgain()
+    {
+        using var pool = new ComputePool(2);
+        long now = 1_000_000;
+        Assert.Equal(2, pool.SharesFor(5, now));
+        // A window in which every split took as long as one thread would have (the caller ran both shares).
+        for (int i = 0; i < ComputePool.FallbackWindow - 1; i++)
+            pool.RecordSplit(own: 100, wall: 200, parts: 2, now);
+        Assert.Equal(2, pool.SharesFor(5, now)); // not before the window is full
+        pool.RecordSplit(own: 100, wall: 200, parts: 2, now);
+        Assert.Equal(1, pool.SharesFor(5, now));
+        Assert.True(pool.IsFallingBack(now + ComputePool.FirstFallbackTicks - 1));
+        Assert.Equal(1, pool.SharesFor(5, now + ComputePool.FirstFallbackTicks - 1));
+        Assert.Equal(2, pool.SharesFor(5, now + ComputePool.FirstFallbackTicks));
+
+        // Another window without gain: twice as long; then one with gain: back to the first length.
+        now += ComputePool.FirstFallbackTicks;
+        for (int i = 0; i < ComputePool.FallbackWindow; i++)
+            pool.RecordSplit(own: 100, wall: 190, parts: 2, now); // 95 % of one thread's time: no gain
+        Assert.Equal(1, pool.SharesFor(5, now + 2 * ComputePool.FirstFallbackTicks - 1));
+        Assert.Equal(2, pool.SharesFor(5, now + 2 * ComputePool.FirstFallbackTicks));
+        now += 2 * ComputePool.FirstFallbackTicks;
+        for (int i = 0; i < ComputePool.FallbackWindow; i++)
+            pool.RecordSplit(own: 100, wall: 120, parts: 2, now);
+        Assert.Equal(2, pool.SharesFor(5, now));
+        for (int i = 0; i < ComputePool.FallbackWindow; i++)
+            pool.RecordSplit(own: 100, wall: 200, parts: 2, now);
+        Assert.Equal(1, pool.SharesFor(5, now + ComputePool.FirstFallbackTicks - 1));
+        Assert.Equal(2, pool.SharesFor(5, now + ComputePool.FirstFallbackTicks));
+    }
+
+    [Fact]
+    public void Fallback_LengthDoublesUpToTheLongest()
+    {
+        using var pool = new ComputePool(2);
+        long now = 0, length = ComputePool.FirstFallbackTicks;
+        for (int window = 0; window < 12; window++)
+        {
+            for (int i = 0; i < ComputePool.FallbackWindow; i++)
+                pool.RecordSplit(own: 10, wall: 25, parts: 2, now);
+            Assert.Equal(1, pool.SharesFor(4, now + length - 1));
+            Assert.Equal(2, pool.SharesFor(4, now + length));
+            now += length;
+            length = Math.Min(2 * length, ComputePool.LongestFallbackTicks);
+        }
+        Assert.Equal(ComputePool.LongestFallbackTicks, length);
+    }
+
+    [Fact]
+    public void Fallback_SplitsThatGain_KeepEveryThread_AndOneItemIsOneShare()
+    {
+        using var pool = new ComputePool(3);
+        for (int i = 0; i < 10 * ComputePool.FallbackWindow; i++)
+            pool.RecordSplit(own: 100, wall: 110, parts: 3, 0); // 110 against 300 for one thread
+        Assert.Equal(3, pool.SharesFor(7, 0));
+        Assert.Equal(2, pool.SharesFor(2, 0));
+        Assert.Equal(1, pool.SharesFor(1, 0));
+        using var single = new ComputePool(1);
+        Assert.Equal(1, single.SharesFor(7, 0));
+        Assert.False(single.IsFallingBack(0));
+    }
+
+    [Fact]
+    public void Fallback_WorkersHeldOffForAWindow_CallerThenRunsTheWorkAlone()
+    {
+        using var pool = new ComputePool(2);
+        using var release = new ManualResetEventSlim(false);
+        // The worker is held as if another process had its core: the caller runs both shares of every split.
+        pool.BeforeWorkerClaims = _ => release.Wait(TimeSpan.FromSeconds(10));
+        // Share 1 (which the caller ends up running) takes 2 ms, share 0 next to nothing: each split takes far longer than
+        // the caller's share × 2, whatever the timer's noise.
+        for (int i = 0; i < ComputePool.FallbackWindow; i++)
+        {
+            var work = new SlowShareWork();
+            pool.Run(work, 2);
+            Assert.Equal(Environment.CurrentManagedThreadId, work.ThreadIds[1]);
+        }
+        release.Set();
+        Assert.True(pool.IsFallingBack(System.Diagnostics.Stopwatch.GetTimestamp()));
+    }
+
+    private sealed class SlowShareWork : IComputeWork
+    {
+        public int[] ThreadIds { get; } = new int[2];
+
+        public void Run(int part, int parts)
+        {
+            if (part == 1)
+                Thread.Sleep(2);
+            ThreadIds[part] = Environment.CurrentManagedThreadId;
+        }
+    }
 }
