@@ -18,8 +18,8 @@ namespace SimdLstm;
 /// a pass with 1, 2 or 16 threads gives bitwise the same outputs, states and gradients as a pass without a pool.</para>
 /// <para><b>Shares are taken as they come.</b> Share 0 runs on the caller; every other share goes to whichever thread
 /// claims it first: a worker, or the caller once its own share is done. A worker that is slow to start (asleep, or held
-/// off its core by another process) therefore does not hold the split up: the caller runs the shares nobody has claimed,
-/// so a busy machine gives about one thread's speed rather than less. Only a share already claimed is waited for.</para>
+/// off its core by another process) therefore does not hold the split up: the caller runs the shares nobody has claimed.
+/// Only a share already claimed is waited for, so a worker preempted in the middle of its share still delays the split.</para>
 /// <para><b>A measured fallback.</b> The pool times its splits: the caller's own share, and the split from start to end.
 /// One thread would have taken about the caller's share times the number of shares. When, over a window of
 /// <see cref="FallbackWindow"/> splits, the splits took 95 % of that or more (the other threads were held off their cores, or
