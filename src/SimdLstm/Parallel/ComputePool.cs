@@ -27,7 +27,7 @@ namespace SimdLstm;
 /// alone, as without a pool, for 20 ms, then the pool tries its threads again over a window. Each window that shows no
 /// gain doubles that time (up to 1 s); one that shows a gain resets it. Since results do not depend on the split, this
 /// changes only the speed. Measured on a 2-core machine with the other core busy, it did not change the two-thread
-/// pass beyond that machine's noise (2 threads 0.92–1.11× the time of 1 at H = 128 and 256); with the core free it costs
+/// pass beyond that machine's noise (2 threads 0.91–1.18× the time of 1 before it, 0.92–1.11× after, at H = 128 and 256); with the core free it costs
 /// nothing measurable.</para>
 /// <para><b>Dispatch allocates nothing.</b> A workspace holds one pre-allocated work object; handing it to the workers is
 /// a counter increment and, for a worker that has gone to sleep, an event signal. An idle worker spins for about
